@@ -1,0 +1,299 @@
+r"""Full time-continuous dynamics, integrated with Euler-Maruyama.
+
+One step of length :math:`\Delta t` (all right-hand sides read the state at time :math:`t`):
+
+1. rates and dendritic potentials (Eqs. 3-5, :func:`core.compartments.compartments`);
+2. somatic drifts: hidden pyramids Eq. 1, output pyramids with the teaching current
+   :math:`g_\mathrm{som}(u^\mathrm{trgt} - u)` while nudging, interneurons Eq. 2 nudged by the next
+   layer;
+3. plasticity (unless within the learning lag of a pattern switch): induction terms (Eqs. 7-10)
+   are low-passed with :math:`\tau_w` and consolidated, :math:`W \mathrel{+}= \eta\,\Delta t\,\Delta`;
+4. :math:`u \leftarrow u + \Delta t\,\mathrm{drift} + \sigma\sqrt{\Delta t}\,\xi`, with
+   :math:`\xi \sim N(0, 1)` independent per soma and step (the Euler-Maruyama discretisation of
+   white noise of amplitude :math:`\sigma`);
+5. inputs and targets move towards the current pattern through the :math:`\tau_0` low-pass.
+
+Noise is drawn from the network's own generator in blocks, in a fixed order (pyramids of layers
+1..N, then interneurons of layers 1..N-1, each batch-major), so both back ends -- the readable
+NumPy reference below and the compiled kernel in :mod:`core._kernel` -- consume the same numbers
+and give the same trajectory.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import numpy as np
+
+from . import validation
+from .compartments import compartments, mean_squared_apical
+from .equations import (euler_stability_bound, interneuron_soma_derivative, low_pass_step,
+                        output_soma_derivative, pyramidal_soma_derivative, teaching_current)
+from .errors import DivergenceError
+from .plasticity import filter_and_consolidate, induction_terms, learning_rates
+from .transfer import transfer_function
+
+BACKENDS = ("auto", "numpy", "numba")
+MAX_BLOCK = 2000
+"""Most steps advanced between two divergence checks (and noise draws)."""
+RUNAWAY = 1e6
+"""Potentials beyond this magnitude count as diverged (a settled network stays within ~1e2)."""
+
+_RECORDABLE = re.compile(r"^(u_P|u_I|v_B|v_A|v_I|v_TD|r_P|r_I)(\d+)$|^(u_target|r_input|apical_sq)$")
+
+
+@dataclass
+class Recording:
+    """Quantities recorded during :func:`run`, sampled every ``record_every`` steps.
+
+    Attributes
+    ----------
+    time : ndarray, shape (n_samples,)
+        Simulated time (ms) at each sample (after the step).
+    values : dict[str, ndarray]
+        ``values[name]`` has shape ``(n_samples, B, n)`` for population quantities and
+        ``(n_samples,)`` for ``"apical_sq"``.
+    """
+
+    time: np.ndarray
+    values: dict = field(default_factory=dict)
+
+    def __getitem__(self, name):
+        return self.values[name]
+
+    @staticmethod
+    def concatenate(recordings):
+        """Join recordings of consecutive runs into one."""
+        recordings = [r for r in recordings if len(r.time)]
+        if not recordings:
+            return Recording(time=np.zeros(0))
+        names = recordings[0].values
+        return Recording(time=np.concatenate([r.time for r in recordings]),
+                         values={n: np.concatenate([r.values[n] for r in recordings]) for n in names})
+
+
+def check_recordable(names, sizes):
+    """Validate names like ``"v_A1"``, ``"u_P2"``, ``"u_target"``, ``"apical_sq"`` for a network."""
+    N = len(sizes) - 1
+    layers = {"u_P": range(1, N + 1), "v_B": range(1, N + 1), "r_P": range(0, N + 1),
+              "u_I": range(1, N), "v_A": range(1, N), "v_I": range(1, N), "v_TD": range(1, N),
+              "r_I": range(1, N)}
+    for name in names:
+        match = _RECORDABLE.match(name) if isinstance(name, str) else None
+        if match is None or (match.group(1) and int(match.group(2)) not in layers[match.group(1)]):
+            raise ValueError(
+                f"record: {name!r} is not recordable in a network with layers 0..{N}; use "
+                "u_P<k>, v_B<k>, r_P<k> (k=1..N), u_I<k>, v_A<k>, v_I<k>, v_TD<k>, r_I<k> "
+                "(hidden k), u_target, r_input or apical_sq")
+    return tuple(names)
+
+
+def _sample(net, comp, name):
+    if name == "apical_sq":
+        return mean_squared_apical(comp)
+    if name == "u_target":
+        return net.state.u_target.copy()
+    if name == "r_input":
+        return net.state.r_input.copy()
+    match = _RECORDABLE.match(name)
+    return getattr(comp, match.group(1))[int(match.group(2))].copy()
+
+
+def context(net):
+    """Everything a back end needs that does not change during a run: scalar parameters, the rate
+    function and the per-layer learning rates, validated."""
+    params = net.params
+    validation.time_step(params)
+    values = params.values()
+    return SimpleNamespace(p=SimpleNamespace(**values), phi=transfer_function(params),
+                           rates=learning_rates(params, net.n_layers))
+
+
+def _advance_numpy(net, ctx, n_steps, noise, learn):
+    """The readable reference: ``n_steps`` Euler-Maruyama steps calling :mod:`core.equations`."""
+    p, phi, w, s = ctx.p, ctx.phi.phi, net.weights, net.state
+    N = net.n_layers
+    sqrt_dt_sigma = p.sigma * np.sqrt(p.dt)
+    for step in range(n_steps):
+        comp = compartments(w, s.u_P, s.u_I, s.r_input, phi)
+        drift = {k: pyramidal_soma_derivative(s.u_P[k], comp.v_B[k], comp.v_A[k], p.g_lk, p.g_B,
+                                              p.g_A) for k in net.hidden_layers}
+        teaching = teaching_current(s.u_target, s.u_P[N], p.g_som) if net.nudging else 0.0
+        drift[N] = output_soma_derivative(s.u_P[N], comp.v_B[N], teaching, p.g_lk, p.g_B)
+        drift_I = {k: interneuron_soma_derivative(
+                       s.u_I[k], comp.v_I[k], teaching_current(s.u_P[k + 1], s.u_I[k], p.g_som),
+                       p.g_lk, p.g_D) for k in net.hidden_layers}
+        if learn:
+            induction = induction_terms(w, comp, p, phi, ctx.rates)
+            filter_and_consolidate(w, s.traces, induction, ctx.rates, p.dt, p.tau_w)
+        offset = 0
+        for u, du in [(s.u_P[k], drift[k]) for k in range(1, N + 1)] + \
+                     [(s.u_I[k], drift_I[k]) for k in net.hidden_layers]:
+            u += p.dt * du
+            if noise is not None:
+                u += sqrt_dt_sigma * noise[step, offset:offset + u.size].reshape(u.shape)
+                offset += u.size
+        s.r_input = low_pass_step(s.r_input, s.input_pattern, p.dt, p.tau_0)
+        s.u_target = low_pass_step(s.u_target, s.target_pattern, p.dt, p.tau_0)
+        s.steps += 1
+        s.time += p.dt
+        s.pattern_time += p.dt
+
+
+def _backend(name):
+    if name not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
+    if name == "numpy":
+        return _advance_numpy
+    try:
+        from ._kernel import advance_compiled
+    except ImportError:
+        if name == "numba":
+            raise ValueError("backend='numba' needs numba: pip install 'dendritic-microcircuits[fast]'")
+        return _advance_numpy
+    return advance_compiled
+
+
+def noise_size(net):
+    """How many standard normal numbers one Euler-Maruyama step consumes."""
+    return net.batch_size * (sum(net.sizes[1:]) + sum(net.sizes[k + 1] for k in net.hidden_layers))
+
+
+def _learning_on(net, ctx, learning):
+    return learning and net.state.pattern_time >= ctx.p.learning_lag - 1e-9 * ctx.p.dt
+
+
+def _steps_until_learning(net, ctx):
+    remaining = ctx.p.learning_lag - net.state.pattern_time
+    return max(1, int(np.ceil(remaining / ctx.p.dt - 1e-9)))
+
+
+def _check_finite(net, before, first_step, n_steps, ctx):
+    s = net.state
+    for label, arrays in (("pyramidal potential u_P", s.u_P), ("interneuron potential u_I", s.u_I)):
+        for k, u in arrays.items():
+            if not np.all(np.isfinite(u)) or np.max(np.abs(u)) > RUNAWAY:
+                _restore_and_raise(net, before, first_step, n_steps, ctx, f"{label} of layer {k}")
+    for name, k, W in net.weights.items():
+        if not np.all(np.isfinite(W)):
+            _restore_and_raise(net, before, first_step, n_steps, ctx, f"weights {name} of layer {k}")
+
+
+def _restore_and_raise(net, before, first_step, n_steps, ctx, where):
+    weights, state = before
+    biggest = net.weights.largest_magnitude()
+    net.weights, net.state = weights, state
+    p = ctx.p
+    bound = euler_stability_bound(p.g_lk, p.g_B, p.g_A, p.g_D, p.g_som)
+    raise DivergenceError(
+        f"simulation diverged between step {first_step} and {first_step + n_steps} "
+        f"(t = {first_step * p.dt:g}..{(first_step + n_steps) * p.dt:g} ms): {where} became "
+        f"non-finite or exceeded {RUNAWAY:g} (largest weight then {biggest:.3g}). Likely causes: "
+        f"learning rates too large for these weights (eta_PP_up={p.eta_PP_up}, eta_IP={p.eta_IP}, "
+        f"eta_PI={p.eta_PI}) or feedback too strong (g_A={p.g_A}, g_som={p.g_som}, large "
+        f"top-down/interneuron weights); dt = {p.dt} ms against the stability bound {bound:.3g} "
+        "ms. Reduce the learning rates, weight scales or dt. The network was restored to its "
+        "state before these steps.")
+
+
+def run(net, n_steps, *, record=(), record_every=1, learning=True, backend="auto"):
+    r"""Advance the full dynamics of ``net`` by ``n_steps`` Euler-Maruyama steps.
+
+    Parameters
+    ----------
+    net : Network
+    n_steps : int
+        Number of steps of length ``net.params.dt``.
+    record : sequence of str
+        Quantities to record: ``u_P<k>``, ``v_B<k>``, ``r_P<k>`` (k = 1..N), ``u_I<k>``, ``v_A<k>``,
+        ``v_I<k>``, ``v_TD<k>``, ``r_I<k>`` (hidden k), ``u_target``, ``r_input`` and
+        ``apical_sq`` (mean squared apical potential).
+    record_every : int
+        Sample every this many steps.
+    learning : bool
+        Plasticity on (as configured by the ``learn_*`` switches and rates).
+    backend : {"auto", "numpy", "numba"}
+        ``"numpy"`` is the readable reference; ``"numba"`` the compiled kernel (same trajectory);
+        ``"auto"`` takes numba when it is installed.
+
+    Returns
+    -------
+    Recording
+
+    Raises
+    ------
+    ValueError
+        Bad arguments, or ``dt`` at or beyond the Euler stability bound.
+    DivergenceError
+        Potentials or weights became non-finite or ran away; the network is left as it was
+        before the failing block of steps.
+    """
+    if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
+        raise ValueError(f"n_steps must be a non-negative integer, got {n_steps!r}")
+    if isinstance(record_every, bool) or not isinstance(record_every, (int, np.integer)) \
+            or record_every < 1:
+        raise ValueError(f"record_every must be a positive integer, got {record_every!r}")
+    record = check_recordable(record, net.sizes)
+    advance = _backend(backend)
+    ctx = context(net)
+    times, samples = [], {name: [] for name in record}
+    done = 0
+    while done < n_steps:
+        block = min(n_steps - done, MAX_BLOCK)
+        if record:
+            block = min(block, record_every - net.state.steps % record_every)
+        learn = _learning_on(net, ctx, learning)
+        if learning and not learn:
+            block = min(block, _steps_until_learning(net, ctx))
+        noise = net.rng.standard_normal((block, noise_size(net))) if ctx.p.sigma > 0 else None
+        before = (net.weights.copy(), net.state.copy())
+        first = net.state.steps
+        with np.errstate(over="ignore", invalid="ignore"):  # reported by _check_finite
+            advance(net, ctx, block, noise, learn)
+        _check_finite(net, before, first, block, ctx)
+        done += block
+        if record and net.state.steps % record_every == 0:
+            comp = compartments(net.weights, net.state.u_P, net.state.u_I, net.state.r_input,
+                                ctx.phi.phi)
+            times.append(net.state.time)
+            for name in record:
+                samples[name].append(_sample(net, comp, name))
+    return Recording(time=np.asarray(times, dtype=float),
+                     values={name: np.asarray(v) for name, v in samples.items()})
+
+
+def run_patterns(net, input_rates, target_potentials=None, *, steps_per_pattern=None, **kwargs):
+    r"""Present patterns one after another, each for ``steps_per_pattern`` steps.
+
+    Parameters
+    ----------
+    input_rates : array_like, shape (P, n_0) or (P, B, n_0)
+    target_potentials : array_like, shape (P, n_N) or (P, B, n_N), optional
+        Targets (act only while ``net.nudging`` is on).
+    steps_per_pattern : int, optional
+        Defaults to the presentation time :math:`T / \Delta t`.
+    **kwargs
+        Passed to :func:`run`.
+
+    Returns
+    -------
+    Recording
+        The recordings of all patterns, concatenated.
+    """
+    inputs = validation.as_finite_array("input_rates", input_rates, (net.sizes[0],),
+                                        ndim_allowed=(2, 3))
+    if target_potentials is not None:
+        targets = validation.as_finite_array("target_potentials", target_potentials,
+                                             (net.sizes[-1],), ndim_allowed=(2, 3))
+        if len(targets) != len(inputs):
+            raise ValueError(f"target_potentials has {len(targets)} patterns, input_rates has "
+                             f"{len(inputs)}")
+    if steps_per_pattern is None:
+        steps_per_pattern = int(round(net.params.presentation_time / net.params.dt))
+    recordings = []
+    for i, pattern in enumerate(inputs):
+        net.present(pattern, None if target_potentials is None else targets[i])
+        recordings.append(run(net, steps_per_pattern, **kwargs))
+    return Recording.concatenate(recordings)

@@ -1,0 +1,360 @@
+r"""One function per equation of Sacramento, Costa, Bengio & Senn (NeurIPS 2018).
+
+Conventions
+-----------
+* Population vectors have shape ``(..., n)``: an optional leading batch axis (samples that share
+  the weights) followed by the neurons.
+* Weight matrices have shape ``(n_post, n_pre)``, as in the paper: :math:`W^{PP}_{k,k-1}` maps
+  layer :math:`k-1` onto layer :math:`k`.
+* Plasticity induction terms are averaged over the batch axis and have the weight's shape.
+
+The simulator (:mod:`core.dynamics`, :mod:`core.steady_state`) calls exactly these functions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+# --------------------------------------------------------------------------------------------
+# Somatic dynamics (Eqs. 1-2)
+# --------------------------------------------------------------------------------------------
+
+def pyramidal_soma_derivative(u, basal_potential, apical_potential, g_lk, g_B, g_A):
+    r"""Drift of a hidden pyramidal soma, Eq. (1) without its noise term.
+
+    .. math:: \frac{du^P_k}{dt} = -g_\mathrm{lk} u^P_k + g_B (v^P_{B,k} - u^P_k)
+              + g_A (v^P_{A,k} - u^P_k)
+
+    Parameters
+    ----------
+    u : ndarray
+        Somatic potentials :math:`u^P_k`.
+    basal_potential, apical_potential : ndarray
+        :math:`v^P_{B,k}` (Eq. 3) and :math:`v^P_{A,k}` (Eq. 4).
+    g_lk, g_B, g_A : float
+        Leak, basal and apical coupling conductances.
+    """
+    return -g_lk * u + g_B * (basal_potential - u) + g_A * (apical_potential - u)
+
+
+def output_soma_derivative(u, basal_potential, teaching, g_lk, g_B):
+    r"""Drift of an output pyramidal soma (two compartments, :math:`g_A = 0`), without noise.
+
+    .. math:: \frac{du^P_N}{dt} = -g_\mathrm{lk} u^P_N + g_B (v^P_{B,N} - u^P_N) + i^P_N
+
+    ``teaching`` is the somatic teaching current :math:`i^P_N` (:func:`teaching_current`; 0
+    without a target).
+    """
+    return -g_lk * u + g_B * (basal_potential - u) + teaching
+
+
+def interneuron_soma_derivative(u, dendritic_potential, teaching, g_lk, g_D):
+    r"""Drift of an interneuron soma, Eq. (2) without its noise term.
+
+    .. math:: \frac{du^I_k}{dt} = -g_\mathrm{lk} u^I_k + g_D (v^I_k - u^I_k) + i^I_k
+
+    ``teaching`` is :math:`i^I_k = g_\mathrm{som}(u^P_{k+1} - u^I_k)`, the one-to-one nudging by the
+    next layer's pyramidal cells (:func:`teaching_current`).
+    """
+    return -g_lk * u + g_D * (dendritic_potential - u) + teaching
+
+
+# --------------------------------------------------------------------------------------------
+# Dendritic potentials (Eqs. 3-5), instantaneous
+# --------------------------------------------------------------------------------------------
+
+def _synaptic_input(weights, rates, bias=None):
+    potential = rates @ weights.T
+    return potential if bias is None else potential + bias
+
+
+def basal_potential(W_up, rates_below, bias=None):
+    r"""Basal dendritic potential, Eq. (3).
+
+    .. math:: v^P_{B,k} = W^{PP}_{k,k-1}\, \varphi(u^P_{k-1})  \;(+\, b_k)
+
+    For :math:`k = 1`, ``rates_below`` is the input rate :math:`r_0`. The optional ``bias`` is the
+    learnable threshold (a weight from an input fixed at 1).
+    """
+    return _synaptic_input(W_up, rates_below, bias)
+
+
+def apical_potential(W_down, rates_above, W_PI, interneuron_rates):
+    r"""Apical dendritic potential, Eq. (4): top-down input plus lateral interneuron input.
+
+    .. math:: v^P_{A,k} = W^{PP}_{k,k+1}\, \varphi(u^P_{k+1}) + W^{PI}_{k,k}\, \varphi(u^I_k)
+    """
+    return top_down_potential(W_down, rates_above) + _synaptic_input(W_PI, interneuron_rates)
+
+
+def top_down_potential(W_down, rates_above):
+    r"""Top-down part of the apical potential, :math:`v^P_{TD,k} = W^{PP}_{k,k+1} r^P_{k+1}`.
+
+    It is what the top-down weights learn to predict in Eq. (10) (the apical compartment split into
+    a top-down and a lateral part).
+    """
+    return _synaptic_input(W_down, rates_above)
+
+
+def interneuron_dendritic_potential(W_IP, pyramidal_rates, bias=None):
+    r"""Interneuron dendritic potential, Eq. (5).
+
+    .. math:: v^I_k = W^{IP}_{k,k}\, \varphi(u^P_k)  \;(+\, b^I_k)
+    """
+    return _synaptic_input(W_IP, pyramidal_rates, bias)
+
+
+# --------------------------------------------------------------------------------------------
+# Teaching currents
+# --------------------------------------------------------------------------------------------
+
+def teaching_current(u_target, u, g_som):
+    r"""Somatic teaching current in the form used in practice.
+
+    .. math:: i = g_\mathrm{som}\,(u^\mathrm{trgt} - u)
+
+    Output layer: :math:`u^\mathrm{trgt}` is the target potential. Interneurons: the target is the
+    next layer's pyramidal potential :math:`u^P_{k+1}` (one-to-one).
+    """
+    return g_som * (u_target - u)
+
+
+def teaching_conductances(u_target, g_som, E_exc, E_inh):
+    r"""Excitatory and inhibitory conductances of the balanced teaching input.
+
+    .. math:: g_\mathrm{exc} = g_\mathrm{som}\frac{u^\mathrm{trgt} - E_\mathrm{inh}}{E_\mathrm{exc} - E_\mathrm{inh}},
+              \qquad
+              g_\mathrm{inh} = -g_\mathrm{som}\frac{u^\mathrm{trgt} - E_\mathrm{exc}}{E_\mathrm{exc} - E_\mathrm{inh}}
+
+    They sum to :math:`g_\mathrm{som}`; one of them turns negative when :math:`u^\mathrm{trgt}`
+    leaves :math:`[E_\mathrm{inh}, E_\mathrm{exc}]`.
+
+    Returns
+    -------
+    g_exc, g_inh : ndarray
+    """
+    if not E_exc > E_inh:
+        raise ValueError(f"E_exc ({E_exc}) must be greater than E_inh ({E_inh})")
+    span = E_exc - E_inh
+    u_target = np.asarray(u_target, dtype=float)
+    return g_som * (u_target - E_inh) / span, -g_som * (u_target - E_exc) / span
+
+
+def conductance_teaching_current(u_target, u, g_som, E_exc, E_inh):
+    r"""Conductance-based teaching current, equal to :func:`teaching_current` for any ``u``.
+
+    .. math:: i = g_\mathrm{exc}(E_\mathrm{exc} - u) + g_\mathrm{inh}(E_\mathrm{inh} - u)
+    """
+    g_exc, g_inh = teaching_conductances(u_target, g_som, E_exc, E_inh)
+    return g_exc * (E_exc - u) + g_inh * (E_inh - u)
+
+
+# --------------------------------------------------------------------------------------------
+# Dendritic attenuation and steady states of single compartments
+# --------------------------------------------------------------------------------------------
+
+def basal_attenuation(g_lk, g_B, g_A):
+    r"""Attenuation of the basal prediction, :math:`\hat v^P_{B} = \frac{g_B}{g_\mathrm{lk}+g_B+g_A} v^P_B`.
+
+    Pass ``g_A = 0`` for the output layer (two-compartment neurons).
+    """
+    return g_B / (g_lk + g_B + g_A)
+
+
+def interneuron_attenuation(g_lk, g_D):
+    r"""Attenuation of the interneuron dendritic prediction, :math:`\hat v^I = \frac{g_D}{g_\mathrm{lk}+g_D} v^I`."""
+    return g_D / (g_lk + g_D)
+
+
+def pyramidal_soma_steady_state(basal_potential, apical_potential, g_lk, g_B, g_A):
+    r"""Fixed point of Eq. (1) for given dendritic potentials (:math:`\sigma = 0`).
+
+    .. math:: u^P_k = \frac{g_B v^P_{B,k} + g_A v^P_{A,k}}{g_\mathrm{lk} + g_B + g_A}
+              = \hat v^P_{B,k} + \lambda_k v^P_{A,k},\quad
+              \lambda_k = \frac{g_A}{g_\mathrm{lk}+g_B+g_A}
+    """
+    return (g_B * basal_potential + g_A * apical_potential) / (g_lk + g_B + g_A)
+
+
+def output_soma_steady_state(basal_potential, u_target, g_lk, g_B, g_som):
+    r"""Fixed point of the output soma; ``u_target=None`` means no nudging.
+
+    .. math:: u^P_N = \frac{g_B v^P_{B,N} + g_\mathrm{som} u^\mathrm{trgt}}{g_\mathrm{lk} + g_B + g_\mathrm{som}}
+    """
+    if u_target is None:
+        return g_B * basal_potential / (g_lk + g_B)
+    return (g_B * basal_potential + g_som * u_target) / (g_lk + g_B + g_som)
+
+
+def interneuron_soma_steady_state(dendritic_potential, u_next, g_lk, g_D, g_som):
+    r"""Fixed point of Eq. (2), nudged towards the next layer's pyramidal potential.
+
+    .. math:: u^I_k = \frac{g_D v^I_k + g_\mathrm{som} u^P_{k+1}}{g_\mathrm{lk} + g_D + g_\mathrm{som}}
+    """
+    return (g_D * dendritic_potential + g_som * u_next) / (g_lk + g_D + g_som)
+
+
+# --------------------------------------------------------------------------------------------
+# Plasticity (Eqs. 6-10)
+# --------------------------------------------------------------------------------------------
+
+def _batch_outer(post, pre, out=None):
+    post = np.atleast_2d(post)
+    pre = np.atleast_2d(pre)
+    # scale the small factor, not the product; ``out`` avoids allocating a weight-sized array
+    return np.matmul(post.T / post.shape[0], pre, out=out)
+
+
+def dendritic_prediction_induction(somatic_rate, dendritic_rate, presynaptic_rate, out=None,
+                                   threshold=False):
+    r"""Dendritic prediction of somatic spiking, Eq. (6), the rule behind Eqs. 7, 8 and 10.
+
+    .. math:: \frac{dw}{dt} \propto \left(\varphi(u) - \varphi(\hat v)\right) r^\mathrm{pre}
+
+    Parameters
+    ----------
+    somatic_rate : ndarray, shape (..., n_post)
+        :math:`\varphi(u)`, the postsynaptic somatic rate.
+    dendritic_rate : ndarray, shape (..., n_post)
+        :math:`\varphi(\hat v)`, the rate predicted by the (attenuated) dendritic potential.
+    presynaptic_rate : ndarray, shape (..., n_pre)
+        :math:`r^\mathrm{pre}`.
+    out : ndarray, shape (n_post, n_pre), optional
+        Where to write the result (as in NumPy ufuncs).
+    threshold : bool
+        Also return the induction term of the learnable threshold (a weight from an input fixed
+        at 1): the batch mean of :math:`\varphi(u) - \varphi(\hat v)`.
+
+    Returns
+    -------
+    ndarray, shape (n_post, n_pre)
+        The induction term, averaged over the batch; with ``threshold``, a pair
+        ``(weights_term, threshold_term)``.
+    """
+    error = somatic_rate - dendritic_rate
+    weights_term = _batch_outer(error, presynaptic_rate, out)
+    if threshold:
+        return weights_term, np.atleast_2d(error).mean(axis=0)
+    return weights_term
+
+
+def bottom_up_induction(u, basal_potential, rates_below, phi, attenuation, out=None,
+                        threshold=False):
+    r"""Induction term of the bottom-up weights, Eq. (7).
+
+    .. math:: \frac{dW^{PP}_{k,k-1}}{dt} = \eta^{PP}_{k,k-1}
+              \left(\varphi(u^P_k) - \varphi(\hat v^P_{B,k})\right) (r^P_{k-1})^T,
+              \quad \hat v^P_{B,k} = \frac{g_B}{g_\mathrm{lk}+g_B+g_A} v^P_{B,k}
+
+    ``attenuation`` is :func:`basal_attenuation` (``g_A = 0`` for the output layer); ``out`` and
+    ``threshold`` as in :func:`dendritic_prediction_induction`.
+    """
+    return dendritic_prediction_induction(phi(u), phi(attenuation * basal_potential), rates_below,
+                                          out, threshold)
+
+
+def pyramid_to_interneuron_induction(u_I, dendritic_potential, pyramidal_rates, phi, attenuation,
+                                     out=None, threshold=False):
+    r"""Induction term of the pyramidal-to-interneuron weights, Eq. (8).
+
+    .. math:: \frac{dW^{IP}_{k,k}}{dt} = \eta^{IP}_k
+              \left(\varphi(u^I_k) - \varphi(\hat v^I_k)\right) (r^P_k)^T,
+              \quad \hat v^I_k = \frac{g_D}{g_\mathrm{lk}+g_D} v^I_k
+    """
+    return dendritic_prediction_induction(phi(u_I), phi(attenuation * dendritic_potential),
+                                          pyramidal_rates, out, threshold)
+
+
+def interneuron_to_pyramid_induction(apical_potential, interneuron_rates, v_rest=0.0, out=None):
+    r"""Induction term of the interneuron-to-pyramidal weights, Eq. (9).
+
+    .. math:: \frac{dW^{PI}_{k,k}}{dt} = \eta^{PI}_k\,(v_\mathrm{rest} - v^P_{A,k})\,(r^I_k)^T,
+              \quad v_\mathrm{rest} = 0
+
+    It silences the apical compartment: interneurons learn to cancel the top-down input.
+    """
+    return _batch_outer(v_rest - apical_potential, interneuron_rates, out)
+
+
+def top_down_induction(u, top_down, rates_above, phi, out=None):
+    r"""Induction term of the top-down weights, Eq. (10).
+
+    .. math:: \frac{dW^{PP}_{k,k+1}}{dt} = \eta^{PP}_{k,k+1}
+              \left(\varphi(u^P_k) - \varphi(\hat v^P_{TD,k})\right) (r^P_{k+1})^T,
+              \quad \hat v^P_{TD,k} = W^{PP}_{k,k+1} r^P_{k+1}
+
+    ``top_down`` is :func:`top_down_potential`.
+    """
+    return dendritic_prediction_induction(phi(u), phi(top_down), rates_above, out)
+
+
+# --------------------------------------------------------------------------------------------
+# Time constants and stability
+# --------------------------------------------------------------------------------------------
+
+def low_pass_step(filtered, drive, dt, tau):
+    r"""Advance a first-order low-pass filter :math:`\tau\,dx/dt = -x + \mathrm{drive}` by ``dt``.
+
+    Uses the exact solution for a drive held constant over the step,
+    :math:`x \leftarrow \mathrm{drive} + (x - \mathrm{drive})\,e^{-\Delta t/\tau}`, which is stable for
+    any ``dt``. ``tau = 0`` returns the drive (no filtering). Used for the plasticity induction
+    (:math:`\tau_w`) and for switching inputs and targets (:math:`\tau_0`).
+    """
+    if tau == 0:
+        return np.array(drive, dtype=float, copy=True)
+    decay = np.exp(-dt / tau)
+    return drive + (filtered - drive) * decay
+
+
+def euler_stability_bound(g_lk, g_B, g_A, g_D, g_som):
+    r"""Largest stable Euler time step of the somatic leak dynamics.
+
+    The explicit Euler step of :math:`du/dt = -g_\mathrm{tot} u + \dots` is stable only for
+    :math:`\Delta t < 2/g_\mathrm{tot}`. The largest total conductance among hidden pyramids
+    (:math:`g_\mathrm{lk}+g_B+g_A`), nudged output pyramids (:math:`g_\mathrm{lk}+g_B+g_\mathrm{som}`)
+    and interneurons (:math:`g_\mathrm{lk}+g_D+g_\mathrm{som}`) sets the bound.
+    """
+    total = max(g_lk + g_B + g_A, g_lk + g_B + g_som, g_lk + g_D + g_som)
+    return np.inf if total == 0 else 2.0 / total
+
+
+# --------------------------------------------------------------------------------------------
+# The self-predicting state (SM; Fig. S1)
+# --------------------------------------------------------------------------------------------
+
+def self_predicting_weights(W_up_next, W_down, g_lk, g_B, g_D, g_A_next):
+    r"""Lateral weights that make hidden layer :math:`k` self-predicting.
+
+    .. math:: W^{PI}_{k,k} = -W^{PP}_{k,k+1}, \qquad
+              W^{IP}_{k,k} = \frac{g_B (g_\mathrm{lk} + g_D)}{g_D (g_\mathrm{lk} + g_B + g_A')}
+              W^{PP}_{k+1,k}
+
+    With these, interneuron :math:`k` reproduces the bottom-up potential of pyramid :math:`k+1` and
+    cancels its top-down input, so every apical potential is 0 without an output target.
+
+    Parameters
+    ----------
+    W_up_next : ndarray, shape (n_{k+1}, n_k)
+        :math:`W^{PP}_{k+1,k}`, the bottom-up weights of the next layer.
+    W_down : ndarray, shape (n_k, n_{k+1})
+        :math:`W^{PP}_{k,k+1}`, the top-down weights of this layer.
+    g_lk, g_B, g_D : float
+        Conductances.
+    g_A_next : float
+        :math:`g_A'`: the apical conductance of layer :math:`k+1`, i.e. ``g_A`` when it is hidden and
+        **0 when it is the output layer** (two-compartment).
+
+    Returns
+    -------
+    W_IP, W_PI : ndarray
+    """
+    scale = self_predicting_scale(g_lk, g_B, g_D, g_A_next)
+    return scale * np.asarray(W_up_next, dtype=float), -np.asarray(W_down, dtype=float)
+
+
+def self_predicting_scale(g_lk, g_B, g_D, g_A_next):
+    r"""The factor :math:`rac{g_B (g_\mathrm{lk} + g_D)}{g_D (g_\mathrm{lk} + g_B + g_A')}` relating
+    :math:`W^{IP}_{k,k}` (and interneuron thresholds) to :math:`W^{PP}_{k+1,k}` (and thresholds)
+    in the self-predicting state; see :func:`self_predicting_weights`."""
+    return g_B * (g_lk + g_D) / (g_D * (g_lk + g_B + g_A_next))

@@ -1,0 +1,14 @@
+"""Exceptions of the simulator, each with a message that says what happened and what to change."""
+
+
+class DivergenceError(RuntimeError):
+    """The simulation produced non-finite or runaway values; the network was restored to its
+    state before the failing stretch of steps."""
+
+
+class ConvergenceError(RuntimeError):
+    """An iterative steady-state solver did not reach its tolerance."""
+
+
+class FileFormatError(ValueError):
+    """A saved network file is corrupt, of another format version, or does not fit."""

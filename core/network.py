@@ -1,0 +1,276 @@
+r"""The network: its weights, its state, and how it is initialised.
+
+Layers are numbered as in the paper: :math:`k = 0` is the input, :math:`1..N-1` are hidden,
+:math:`N` is the output. Every dictionary below is keyed by that layer number, so
+``weights.W_up[k]`` is :math:`W^{PP}_{k,k-1}` and ``state.u_I[k]`` is :math:`u^I_k`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import validation
+from .equations import self_predicting_scale, self_predicting_weights
+from .parameters import ModelParameters
+
+MATRICES = ("W_up", "W_down", "W_IP", "W_PI", "b_up", "b_IP")
+"""Names of the plastic quantities, as attributes of :class:`Weights`."""
+
+
+@dataclass
+class Weights:
+    r"""Synaptic weights of a microcircuit network, keyed by layer number.
+
+    Attributes
+    ----------
+    W_up : dict[int, ndarray]
+        :math:`W^{PP}_{k,k-1}`, shape ``(n_k, n_{k-1})``, for :math:`k = 1..N` (basal, Eq. 3).
+    W_down : dict[int, ndarray]
+        :math:`W^{PP}_{k,k+1}`, shape ``(n_k, n_{k+1})``, for hidden :math:`k` (apical, Eq. 4).
+    W_IP : dict[int, ndarray]
+        :math:`W^{IP}_{k,k}`, shape ``(n_{k+1}, n_k)``: pyramids onto interneurons (Eq. 5).
+    W_PI : dict[int, ndarray]
+        :math:`W^{PI}_{k,k}`, shape ``(n_k, n_{k+1})``: interneurons onto apical dendrites (Eq. 4).
+    b_up, b_IP : dict[int, ndarray]
+        Learnable thresholds of pyramids and interneurons (empty without ``use_bias``).
+    """
+
+    W_up: dict = field(default_factory=dict)
+    W_down: dict = field(default_factory=dict)
+    W_IP: dict = field(default_factory=dict)
+    W_PI: dict = field(default_factory=dict)
+    b_up: dict = field(default_factory=dict)
+    b_IP: dict = field(default_factory=dict)
+
+    def items(self):
+        """Yield ``(matrix_name, layer, array)`` for every stored array."""
+        for name in MATRICES:
+            for k, array in getattr(self, name).items():
+                yield name, k, array
+
+    def map(self, function):
+        """A new :class:`Weights` with ``function(array)`` in place of every array."""
+        return Weights(**{name: {k: function(a) for k, a in getattr(self, name).items()}
+                          for name in MATRICES})
+
+    def copy(self):
+        return self.map(np.copy)
+
+    def largest_magnitude(self):
+        """Largest finite :math:`|w|` over all arrays (for divergence messages)."""
+        return max((float(np.max(np.abs(a[np.isfinite(a)]), initial=0.0))
+                    for _, _, a in self.items()), default=0.0)
+
+
+@dataclass
+class State:
+    r"""Dynamic state of the network (a leading batch axis of size B on every array).
+
+    Attributes
+    ----------
+    u_P : dict[int, ndarray]
+        Somatic potentials :math:`u^P_k`, ``(B, n_k)``, :math:`k = 1..N`.
+    u_I : dict[int, ndarray]
+        Interneuron potentials :math:`u^I_k`, ``(B, n_{k+1})``, hidden :math:`k`.
+    r_input : ndarray
+        Input rates :math:`r_0` after the :math:`\tau_0` low-pass, ``(B, n_0)``.
+    u_target : ndarray
+        Output target potentials after the :math:`\tau_0` low-pass, ``(B, n_N)``.
+    input_pattern, target_pattern : ndarray
+        What the low-pass filters are driven towards (the pattern currently shown).
+    traces : Weights
+        Low-pass filtered plasticity induction terms :math:`\Delta` (time constant :math:`\tau_w`).
+    time : float
+        Simulated time (ms).
+    steps : int
+        Euler steps taken.
+    pattern_time : float
+        Time since the current pattern was presented (ms), for the learning lag.
+    """
+
+    u_P: dict
+    u_I: dict
+    r_input: np.ndarray
+    u_target: np.ndarray
+    input_pattern: np.ndarray
+    target_pattern: np.ndarray
+    traces: Weights
+    time: float = 0.0
+    steps: int = 0
+    pattern_time: float = 0.0
+
+    def copy(self):
+        return State(
+            u_P={k: u.copy() for k, u in self.u_P.items()},
+            u_I={k: u.copy() for k, u in self.u_I.items()},
+            r_input=self.r_input.copy(), u_target=self.u_target.copy(),
+            input_pattern=self.input_pattern.copy(), target_pattern=self.target_pattern.copy(),
+            traces=self.traces.copy(), time=self.time, steps=self.steps,
+            pattern_time=self.pattern_time,
+        )
+
+
+class Network:
+    r"""A dendritic cortical microcircuit of any depth.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        ``[n_0, n_1, ..., n_N]``. Each hidden layer :math:`k` gets :math:`n_{k+1}` interneurons.
+    params : ModelParameters, optional
+        Shared with the caller (changes are seen at the next run); defaults to the paper's values.
+    seed : int
+        Seeds the network's own random generator (weights and noise); no global RNG is used.
+    self_predicting : bool
+        Start in the analytical self-predicting state (lateral weights set by
+        :func:`~core.equations.self_predicting_weights`) instead of random lateral weights.
+
+    Attributes
+    ----------
+    weights : Weights
+    state : State
+    nudging : bool
+        Whether the output receives its teaching current (target on). Can change at any time.
+    rng : numpy.random.Generator
+    """
+
+    def __init__(self, layer_sizes, params=None, *, seed=0, self_predicting=False):
+        self.sizes = validation.layer_sizes(layer_sizes)
+        self.params = ModelParameters() if params is None else params
+        if not isinstance(self.params, ModelParameters):
+            raise ValueError(f"params must be a ModelParameters, got {type(params).__name__}")
+        self.seed = int(seed)
+        self.rng = np.random.default_rng(self.seed)
+        self.nudging = False
+        self.weights = random_weights(self.sizes, self.params, self.rng)
+        if self_predicting:
+            self.make_self_predicting()
+        self.state = initial_state(self.sizes, self.weights, batch_size=1)
+        self._induction_buffers = None  # scratch arrays of steady_state.train_batch, not state
+
+    # ---- structure ---------------------------------------------------------------------------
+    @property
+    def n_layers(self):
+        """:math:`N`, the index of the output layer."""
+        return len(self.sizes) - 1
+
+    @property
+    def hidden_layers(self):
+        """Hidden layer numbers :math:`1..N-1`."""
+        return range(1, self.n_layers)
+
+    @property
+    def batch_size(self):
+        return self.state.r_input.shape[0]
+
+    def __repr__(self):
+        return (f"Network(layer_sizes={list(self.sizes)}, t={self.state.time:g} ms, "
+                f"nudging={self.nudging})")
+
+    # ---- initialisation ----------------------------------------------------------------------
+    def make_self_predicting(self):
+        """Set every hidden layer's lateral weights to the analytical self-predicting state."""
+        p = self.params
+        for k in self.hidden_layers:
+            g_A_next = 0.0 if k + 1 == self.n_layers else p.g_A
+            W_IP, W_PI = self_predicting_weights(self.weights.W_up[k + 1], self.weights.W_down[k],
+                                                 p.g_lk, p.g_B, p.g_D, g_A_next)
+            self.weights.W_IP[k], self.weights.W_PI[k] = W_IP, W_PI
+            if self.weights.b_IP:
+                scale = self_predicting_scale(p.g_lk, p.g_B, p.g_D, g_A_next)
+                self.weights.b_IP[k] = scale * self.weights.b_up[k + 1]
+
+    # ---- inputs --------------------------------------------------------------------------------
+    def present(self, input_rates, target_potential=None):
+        r"""Show a pattern: inputs and targets are approached through the :math:`\tau_0` low-pass.
+
+        Parameters
+        ----------
+        input_rates : array_like, shape (n_0,) or (B, n_0)
+            Input rates :math:`r_0`. A batch of B patterns is simulated in parallel with shared
+            weights (plasticity averages over the batch).
+        target_potential : array_like, shape (n_N,) or (B, n_N), optional
+            Output target potentials :math:`u^\mathrm{trgt}_N`. Keeps the previous target when
+            omitted; whether it acts depends on :attr:`nudging`.
+        """
+        inputs = validation.as_finite_array("input_rates", input_rates, (self.sizes[0],))
+        inputs = np.atleast_2d(inputs)
+        if target_potential is not None:
+            target = np.atleast_2d(validation.as_finite_array(
+                "target_potential", target_potential, (self.sizes[-1],)))
+            if target.shape[0] not in (1, inputs.shape[0]):
+                raise ValueError(f"target_potential has batch size {target.shape[0]}, but "
+                                 f"input_rates has {inputs.shape[0]}")
+        else:
+            target = self.state.target_pattern
+        self._set_batch_size(inputs.shape[0])
+        self.state.input_pattern = inputs.copy()
+        self.state.target_pattern = np.broadcast_to(target, (inputs.shape[0], self.sizes[-1])).copy()
+        self.state.pattern_time = 0.0
+
+    def _set_batch_size(self, batch_size):
+        if batch_size == self.batch_size:
+            return
+        s = self.state
+
+        def resize(a):
+            return np.repeat(a[:1], batch_size, axis=0)
+
+        s.u_P = {k: resize(u) for k, u in s.u_P.items()}
+        s.u_I = {k: resize(u) for k, u in s.u_I.items()}
+        s.r_input, s.u_target = resize(s.r_input), resize(s.u_target)
+        s.input_pattern, s.target_pattern = resize(s.input_pattern), resize(s.target_pattern)
+
+    def reset_state(self):
+        """Zero all potentials, filters and traces and the clock; weights are kept."""
+        self.state = initial_state(self.sizes, self.weights, self.batch_size)
+
+    # ---- convenience wrappers around the simulators ------------------------------------------
+    def run(self, n_steps, **kwargs):
+        """Advance the full dynamics; see :func:`core.dynamics.run`."""
+        from .dynamics import run
+        return run(self, n_steps, **kwargs)
+
+
+def _uniform(rng, scale, shape):
+    return rng.uniform(-scale, scale, size=shape)
+
+
+def random_weights(sizes, params, rng):
+    r"""Draw every weight matrix :math:`U(-s, s)` with the scale ``init_scale_*`` of its kind.
+
+    The drawing order is fixed (bottom-up, top-down, W^IP, W^PI, thresholds, layer by layer) so a
+    seed always gives the same network.
+    """
+    N = len(sizes) - 1
+    w = Weights()
+    for k in range(1, N + 1):
+        w.W_up[k] = _uniform(rng, params.init_scale_PP_up, (sizes[k], sizes[k - 1]))
+    for k in range(1, N):
+        w.W_down[k] = _uniform(rng, params.init_scale_PP_down, (sizes[k], sizes[k + 1]))
+        w.W_IP[k] = _uniform(rng, params.init_scale_IP, (sizes[k + 1], sizes[k]))
+        w.W_PI[k] = _uniform(rng, params.init_scale_PI, (sizes[k], sizes[k + 1]))
+    if params.use_bias:
+        for k in range(1, N + 1):
+            w.b_up[k] = _uniform(rng, params.init_scale_PP_up, (sizes[k],))
+        for k in range(1, N):
+            w.b_IP[k] = _uniform(rng, params.init_scale_IP, (sizes[k + 1],))
+    return w
+
+
+def initial_state(sizes, weights, batch_size=1):
+    """All potentials, filters and traces at rest (0)."""
+    N = len(sizes) - 1
+
+    def zeros(n):
+        return np.zeros((batch_size, n))
+
+    return State(
+        u_P={k: zeros(sizes[k]) for k in range(1, N + 1)},
+        u_I={k: zeros(sizes[k + 1]) for k in range(1, N)},
+        r_input=zeros(sizes[0]), u_target=zeros(sizes[N]),
+        input_pattern=zeros(sizes[0]), target_pattern=zeros(sizes[N]),
+        traces=weights.map(np.zeros_like),
+    )

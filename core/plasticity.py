@@ -1,0 +1,144 @@
+r"""Local plasticity of the whole network: induction terms (Eqs. 7-10), their :math:`\tau_w` low-pass,
+and consolidation into the weights.
+
+Learning rates are in 1/ms: per Euler step a weight changes by :math:`\eta\,\Delta t\,\Delta`, where
+:math:`\Delta` is the low-pass filtered induction term.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import validation
+from .equations import (basal_attenuation, bottom_up_induction, interneuron_attenuation, interneuron_to_pyramid_induction, low_pass_step,
+                        pyramid_to_interneuron_induction, top_down_induction)
+from .network import MATRICES, Weights
+
+
+def learning_rates(params, n_layers):
+    """Per-layer learning rates of every plastic quantity, 0 where plasticity is switched off.
+
+    Returns
+    -------
+    dict[str, dict[int, float]]
+        Keyed like :class:`~core.network.Weights`: ``rates["W_up"][k]`` is
+        :math:`\\eta^{PP}_{k,k-1}`; thresholds share the rate of their matrix.
+    """
+    hidden = n_layers - 1
+    up = validation.per_layer("eta_PP_up", params.eta_PP_up, n_layers)
+    down = validation.per_layer("eta_PP_down", params.eta_PP_down, max(hidden, 1))
+    ip = validation.per_layer("eta_IP", params.eta_IP, max(hidden, 1))
+    pi = validation.per_layer("eta_PI", params.eta_PI, max(hidden, 1))
+
+    def table(values, first, switch):
+        return {first + i: (v if switch else 0.0) for i, v in enumerate(values)}
+
+    rates = {
+        "W_up": table(up, 1, params.learn_PP_up),
+        "W_down": table(down[:hidden], 1, params.learn_PP_down),
+        "W_IP": table(ip[:hidden], 1, params.learn_IP),
+        "W_PI": table(pi[:hidden], 1, params.learn_PI),
+    }
+    rates["b_up"], rates["b_IP"] = rates["W_up"], rates["W_IP"]
+    return rates
+
+
+def induction_terms(weights, comp, params, phi, rates=None, out=None):
+    r"""Plasticity induction terms of every plastic weight for the current compartments.
+
+    Parameters
+    ----------
+    weights : Weights
+    comp : Compartments
+        From :func:`core.compartments.compartments`.
+    params : ModelParameters
+    phi : callable
+        The rate function.
+    rates : dict, optional
+        From :func:`learning_rates`; quantities whose rate is 0 are skipped (their term is 0).
+        Without it every term is computed (the top-down one only where ``comp.v_TD`` has it).
+    out : Weights, optional
+        Buffers (e.g. a previous result) to write the weight-sized terms into, which saves
+        allocating them anew on every call.
+
+    Returns
+    -------
+    Weights
+        Induction terms with the weights' shapes (averaged over the batch), for the plastic
+        quantities only.
+    """
+    p = params
+    N = len(weights.W_up)
+    buffers = out if out is not None else Weights()
+    out = Weights()
+    active = (lambda name, k: True) if rates is None else (lambda name, k: rates[name][k] > 0)
+    for k in weights.W_up:
+        if not active("W_up", k):
+            continue
+        attenuation = basal_attenuation(p.g_lk, p.g_B, 0.0 if k == N else p.g_A)
+        terms = bottom_up_induction(comp.u_P[k], comp.v_B[k], comp.r_P[k - 1], phi, attenuation,
+                                    buffers.W_up.get(k), threshold=k in weights.b_up)
+        if k in weights.b_up:
+            out.W_up[k], out.b_up[k] = terms
+        else:
+            out.W_up[k] = terms
+    attenuation_I = interneuron_attenuation(p.g_lk, p.g_D)
+    for k in weights.W_IP:
+        if active("W_IP", k):
+            terms = pyramid_to_interneuron_induction(comp.u_I[k], comp.v_I[k], comp.r_P[k], phi,
+                                                     attenuation_I, buffers.W_IP.get(k),
+                                                     threshold=k in weights.b_IP)
+            if k in weights.b_IP:
+                out.W_IP[k], out.b_IP[k] = terms
+            else:
+                out.W_IP[k] = terms
+        if active("W_PI", k):
+            out.W_PI[k] = interneuron_to_pyramid_induction(comp.v_A[k], comp.r_I[k],
+                                                           out=buffers.W_PI.get(k))
+        if active("W_down", k) and k in comp.v_TD:
+            out.W_down[k] = top_down_induction(comp.u_P[k], comp.v_TD[k], comp.r_P[k + 1], phi,
+                                               buffers.W_down.get(k))
+    return out
+
+
+def filter_and_consolidate(weights, traces, induction, rates, dt, tau_w):
+    r"""One plasticity step: low-pass the induction terms and consolidate them into the weights.
+
+    .. math:: \Delta \leftarrow \mathrm{lowpass}_{\tau_w}(\Delta, I), \qquad
+              W \leftarrow W + \eta\,\Delta t\,\Delta
+
+    Updates ``weights`` and ``traces`` in place; quantities with rate 0 are left untouched.
+    """
+    for name in MATRICES:
+        W, trace, drive = getattr(weights, name), getattr(traces, name), getattr(induction, name)
+        for k in W:
+            eta = rates[name][k]
+            if eta == 0:
+                continue
+            trace[k] = low_pass_step(trace[k], drive[k], dt, tau_w)
+            W[k] += (eta * dt) * trace[k]
+
+
+def steady_state_update(weights, induction, rates, duration):
+    r"""Apply induction terms held constant for ``duration`` ms: :math:`W \leftarrow W + \eta T I`.
+
+    This is what the full dynamics would do over a presentation if the network settled instantly
+    (and :math:`\tau_w` played no role), which makes the learning rates of both modes comparable.
+    The ``induction`` arrays are consumed: they are scaled in place (saves a copy of every
+    weight matrix per update).
+    """
+    for name in MATRICES:
+        W, drive = getattr(weights, name), getattr(induction, name)
+        for k in W:
+            if rates[name][k] > 0:
+                drive[k] *= rates[name][k] * duration
+                W[k] += drive[k]
+
+
+def induction_norms(induction: Weights):
+    """Frobenius norm of every induction term, keyed ``"W_up1"`` etc. (for diagnostics)."""
+    return {f"{name}{k}": float(np.linalg.norm(a)) for name, k, a in induction.items()}
+
+
+__all__ = ["learning_rates", "induction_terms", "filter_and_consolidate", "steady_state_update",
+           "induction_norms"]

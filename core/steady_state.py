@@ -1,0 +1,223 @@
+r"""Steady states without time stepping (:math:`\sigma = 0`).
+
+* :func:`two_pass` -- the paper's simplified dynamics (Sec. 3.4): a bottom-up pass, then the output
+  is nudged and the top-down pass goes from layer :math:`N-1` down to 1. Every compartment takes its
+  exact single-compartment fixed point given the others, so the mixing factors are the
+  conductance ratios, e.g. :math:`u^P_k = \hat v^P_{B,k} + \lambda_k v^P_{A,k}` with
+  :math:`\lambda_k = g_A/(g_\mathrm{lk}+g_B+g_A)` (for :math:`g_\mathrm{lk} \to 0` this is the
+  paper's :math:`(1-\lambda_k) v_{B,k} + \lambda_k v_{A,k}`). It ignores how the top-down pass
+  changes the bottom-up input of the layers above, an error that vanishes as :math:`g_A \to 0`.
+* :func:`fixed_point` -- the exact fixed point of the full dynamics (Eqs. 1-5), by fixed-point
+  iteration to a tolerance; raises :class:`~core.errors.ConvergenceError` when it does not converge.
+* :func:`train_batch` -- one mini-batch of learning with either solver.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import validation
+from .compartments import Compartments, compartments
+from .equations import (apical_potential, basal_potential, interneuron_dendritic_potential,
+                        interneuron_soma_steady_state, output_soma_steady_state,
+                        pyramidal_soma_steady_state, top_down_potential)
+from .dynamics import RUNAWAY
+from .errors import ConvergenceError, DivergenceError
+from .plasticity import induction_terms, learning_rates, steady_state_update
+from .transfer import transfer_function
+
+METHODS = ("two_pass", "fixed_point")
+
+
+def _inputs(net, input_rates, target_potential):
+    inputs = np.atleast_2d(validation.as_finite_array("input_rates", input_rates, (net.sizes[0],)))
+    if target_potential is None:
+        return inputs, None
+    target = np.atleast_2d(validation.as_finite_array("target_potential", target_potential,
+                                                      (net.sizes[-1],)))
+    if target.shape[0] not in (1, inputs.shape[0]):
+        raise ValueError(f"target_potential has batch size {target.shape[0]}, input_rates has "
+                         f"{inputs.shape[0]}")
+    return inputs, target
+
+
+def bottom_up_pass(net, input_rates):
+    r"""Potentials of the un-nudged, self-predicting network: :math:`u^P_k = \hat v^P_{B,k}`.
+
+    This is the prediction of the network (the forward pass of the equivalent feed-forward net).
+
+    Returns
+    -------
+    u_P : dict[int, ndarray]
+        :math:`u^P_k = \frac{g_B}{g_\mathrm{lk}+g_B+g_A} W^{PP}_{k,k-1} r_{k-1}` (:math:`g_A = 0` at
+        the output).
+    """
+    inputs, _ = _inputs(net, input_rates, None)
+    return _bottom_up(net, inputs, transfer_function(net.params).phi)[0]
+
+
+def _bottom_up(net, inputs, phi):
+    """Bottom-up potentials, basal potentials and rates (``r[0]`` is the input)."""
+    p, w = net.params, net.weights
+    u_P, v_B, r = {}, {}, {0: inputs}
+    for k in range(1, net.n_layers + 1):
+        v_B[k] = basal_potential(w.W_up[k], r[k - 1], w.b_up.get(k))
+        g_A = 0.0 if k == net.n_layers else p.g_A
+        u_P[k] = pyramidal_soma_steady_state(v_B[k], 0.0, p.g_lk, p.g_B, g_A)
+        r[k] = phi(u_P[k])
+    return u_P, v_B, r
+
+
+def predict(net, input_rates):
+    """Output rates :math:`\\varphi(u^P_N)` of the bottom-up pass (the network's answer)."""
+    phi = transfer_function(net.params).phi
+    return phi(bottom_up_pass(net, input_rates)[net.n_layers])
+
+
+def two_pass(net, input_rates, target_potential=None):
+    r"""The paper's two-pass steady-state approximation (Sec. 3.4) for a batch of patterns.
+
+    Parameters
+    ----------
+    net : Network
+    input_rates : array_like, shape (n_0,) or (B, n_0)
+    target_potential : array_like, shape (n_N,) or (B, n_N), optional
+        Output targets; ``None`` means no nudging.
+
+    Returns
+    -------
+    Compartments
+        Final potentials. As the approximation assumes, ``r_P``, ``v_B`` and ``v_I`` are those of
+        the bottom-up pass (they are the presynaptic rates and dendritic predictions that the
+        plasticity rules compare against), ``v_A`` is the apical potential of the top-down pass and
+        ``v_TD`` the top-down prediction from the bottom-up rates (computed only while the top-down
+        weights learn, ``learn_PP_down``; empty otherwise).
+    """
+    inputs, target = _inputs(net, input_rates, target_potential)
+    p, w, N = net.params, net.weights, net.n_layers
+    phi = transfer_function(p).phi
+    u_up, v_B, r_up = _bottom_up(net, inputs, phi)
+    v_I = {k: interneuron_dendritic_potential(w.W_IP[k], r_up[k], w.b_IP.get(k))
+           for k in net.hidden_layers}
+    u_P = dict(u_up)
+    u_P[N] = output_soma_steady_state(v_B[N], target, p.g_lk, p.g_B, p.g_som)
+    u_I, r_I, v_A = {}, {}, {}
+    for k in reversed(net.hidden_layers):
+        u_I[k] = interneuron_soma_steady_state(v_I[k], u_P[k + 1], p.g_lk, p.g_D, p.g_som)
+        r_I[k] = phi(u_I[k])
+        v_A[k] = apical_potential(w.W_down[k], phi(u_P[k + 1]), w.W_PI[k], r_I[k])
+        u_P[k] = pyramidal_soma_steady_state(v_B[k], v_A[k], p.g_lk, p.g_B, p.g_A)
+    v_TD = {k: top_down_potential(w.W_down[k], r_up[k + 1]) for k in net.hidden_layers
+            if p.learn_PP_down}
+    return Compartments(u_P=u_P, u_I=u_I, r_P=r_up, r_I=r_I, v_B=v_B, v_TD=v_TD, v_A=v_A, v_I=v_I)
+
+
+def fixed_point(net, input_rates, target_potential=None, *, tol=1e-12, max_iter=10_000,
+                damping=0.0):
+    r"""The exact fixed point of the full dynamics at :math:`\sigma = 0`.
+
+    Iterates :math:`u \leftarrow (1-\alpha)\,F(u) + \alpha\,u`, where :math:`F` puts every soma at
+    the fixed point of Eq. 1, Eq. 2 or the output equation given the current rates, starting from
+    :func:`two_pass`, until the largest change is below ``tol``.
+
+    Parameters
+    ----------
+    tol : float
+        Convergence threshold on the largest potential change per iteration.
+    max_iter : int
+    damping : float in [0, 1)
+        :math:`\alpha`; raise it when strong feedback makes plain iteration oscillate.
+
+    Returns
+    -------
+    Compartments
+        Self-consistent compartments at the fixed point.
+
+    Raises
+    ------
+    ConvergenceError
+        When ``max_iter`` iterations do not reach ``tol`` (the message gives the last change).
+    """
+    if not 0 <= damping < 1:
+        raise ValueError(f"damping must lie in [0, 1), got {damping!r}")
+    if not tol > 0:
+        raise ValueError(f"tol must be > 0, got {tol!r}")
+    inputs, target = _inputs(net, input_rates, target_potential)
+    p, N = net.params, net.n_layers
+    phi = transfer_function(p).phi
+    start = two_pass(net, inputs, target)
+    u_P, u_I = start.u_P, start.u_I
+    change = np.inf
+    for iteration in range(1, max_iter + 1):
+        comp = compartments(net.weights, u_P, u_I, inputs, phi)
+        new_P = {k: pyramidal_soma_steady_state(comp.v_B[k], comp.v_A[k], p.g_lk, p.g_B, p.g_A)
+                 for k in net.hidden_layers}
+        new_P[N] = output_soma_steady_state(comp.v_B[N], target, p.g_lk, p.g_B, p.g_som)
+        new_I = {k: interneuron_soma_steady_state(comp.v_I[k], u_P[k + 1], p.g_lk, p.g_D, p.g_som)
+                 for k in net.hidden_layers}
+        change = max(float(np.max(np.abs(new_P[k] - u_P[k]))) for k in u_P)
+        if u_I:
+            change = max(change, max(float(np.max(np.abs(new_I[k] - u_I[k]))) for k in u_I))
+        if not np.isfinite(change):
+            break
+        u_P = {k: (1 - damping) * new_P[k] + damping * u_P[k] for k in u_P}
+        u_I = {k: (1 - damping) * new_I[k] + damping * u_I[k] for k in u_I}
+        if change < tol:
+            return compartments(net.weights, u_P, u_I, inputs, phi)
+    raise ConvergenceError(
+        f"fixed_point did not converge: largest potential change {change:.3g} after {iteration} "
+        f"iterations (tol={tol:g}). Feedback may be too strong (g_A={p.g_A}, g_som={p.g_som}) or "
+        "weights too large for a unique fixed point; try damping=0.5, a larger max_iter, or the "
+        "full dynamics (core.dynamics.run).")
+
+
+def _check_settled(net, comp):
+    for label, potentials in (("u_P", comp.u_P), ("u_I", comp.u_I)):
+        for k, u in potentials.items():
+            if not np.all(np.isfinite(u)) or np.max(np.abs(u)) > RUNAWAY:
+                raise DivergenceError(
+                    f"steady state ran away: {label} of layer {k} is non-finite or exceeds "
+                    f"{RUNAWAY:g}, so no weight was changed. The weights have grown too large "
+                    f"(largest |W| = {net.weights.largest_magnitude():.3g}); reduce the learning rates "
+                    f"(eta_PP_up={net.params.eta_PP_up}, eta_IP={net.params.eta_IP}, "
+                    f"eta_PI={net.params.eta_PI}) or the initial weight scales.")
+
+
+def train_batch(net, input_rates, target_potential=None, *, method="two_pass", **solver_options):
+    r"""Settle a mini-batch and apply the plasticity rules (Eqs. 7-10) once.
+
+    Every plastic weight changes by :math:`\eta\,(T - t_\mathrm{lag})\,\bar I`, the batch-averaged
+    induction term held for one presentation (see
+    :func:`core.plasticity.steady_state_update`), so learning rates mean the same as in the full
+    dynamics.
+
+    Parameters
+    ----------
+    method : {"two_pass", "fixed_point"}
+    **solver_options
+        Passed to :func:`fixed_point`.
+
+    Returns
+    -------
+    Compartments
+        The settled state the update was computed from.
+
+    Raises
+    ------
+    DivergenceError
+        When the settled potentials are non-finite or run away; the weights are left unchanged.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    comp = (two_pass(net, input_rates, target_potential) if method == "two_pass"
+            else fixed_point(net, input_rates, target_potential, **solver_options))
+    _check_settled(net, comp)
+    p = net.params
+    rates_table = learning_rates(p, net.n_layers)
+    # the induction terms are weight-sized: reuse the last call's arrays instead of reallocating
+    induction = induction_terms(net.weights, comp, p, transfer_function(p).phi, rates_table,
+                                out=net._induction_buffers)
+    steady_state_update(net.weights, induction, rates_table,
+                        max(p.presentation_time - p.learning_lag, 0.0))
+    net._induction_buffers = induction
+    return comp

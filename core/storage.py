@@ -1,0 +1,166 @@
+"""Save and load a network -- weights, state, parameters and RNG -- to one ``.npz`` file.
+
+The file holds plain arrays only (``allow_pickle=False`` on load) plus a JSON header with the
+format version, layer sizes, parameter values and the generator's state. Writes go to a temporary
+file in the same directory and are renamed into place, so an interrupted save never leaves a
+half-written file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+from . import __version__
+from .errors import FileFormatError
+from .network import MATRICES, Network, State, Weights
+from .parameters import ModelParameters
+
+FORMAT = "dendritic-microcircuits-network"
+FORMAT_VERSION = 1
+
+
+def _header(net):
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "package_version": __version__,
+        "layer_sizes": list(net.sizes),
+        "seed": net.seed,
+        "nudging": bool(net.nudging),
+        "parameters": net.params.values(),
+        "rng_state": net.rng.bit_generator.state,
+        "time": net.state.time,
+        "steps": net.state.steps,
+        "pattern_time": net.state.pattern_time,
+    }
+
+
+def _arrays(net):
+    arrays = {}
+    for name, k, array in net.weights.items():
+        arrays[f"weights/{name}/{k}"] = array
+    for name, k, array in net.state.traces.items():
+        arrays[f"traces/{name}/{k}"] = array
+    s = net.state
+    arrays.update({f"state/u_P/{k}": u for k, u in s.u_P.items()})
+    arrays.update({f"state/u_I/{k}": u for k, u in s.u_I.items()})
+    for name in ("r_input", "u_target", "input_pattern", "target_pattern"):
+        arrays[f"state/{name}"] = getattr(s, name)
+    return arrays
+
+
+def save(net, path):
+    """Write ``net`` to ``path`` (``.npz``) atomically.
+
+    Returns
+    -------
+    str
+        The path written.
+    """
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    arrays = _arrays(net)
+    arrays["header"] = np.frombuffer(json.dumps(_header(net)).encode(), dtype=np.uint8)
+    fd, tmp = tempfile.mkstemp(suffix=".npz.tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def _read(path):
+    try:
+        with np.load(os.fspath(path), allow_pickle=False) as data:
+            return {name: data[name] for name in data.files}
+    except FileNotFoundError:
+        raise
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as error:
+        raise FileFormatError(f"{path}: not a readable network file ({error})") from None
+
+
+def load(path, *, expect_sizes=None):
+    """Read a network written by :func:`save`; the round trip is exact.
+
+    Parameters
+    ----------
+    path : str or path-like
+    expect_sizes : sequence of int, optional
+        Refuse a file whose layer sizes differ (e.g. to replace a running network).
+
+    Raises
+    ------
+    FileFormatError
+        Corrupt file, another format or format version, missing or misshapen arrays, or sizes
+        other than ``expect_sizes``.
+    """
+    arrays = _read(path)
+    if "header" not in arrays:
+        raise FileFormatError(f"{path}: no header; not written by core.storage.save")
+    try:
+        header = json.loads(arrays.pop("header").tobytes().decode())
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise FileFormatError(f"{path}: corrupt header ({error})") from None
+    if header.get("format") != FORMAT:
+        raise FileFormatError(f"{path}: format {header.get('format')!r}, expected {FORMAT!r}")
+    if header.get("format_version") != FORMAT_VERSION:
+        raise FileFormatError(
+            f"{path}: format version {header.get('format_version')!r}; this package (version "
+            f"{__version__}) reads version {FORMAT_VERSION} only. Load it with the package version "
+            f"that wrote it ({header.get('package_version')!r}).")
+    sizes = tuple(header["layer_sizes"])
+    if expect_sizes is not None and tuple(expect_sizes) != sizes:
+        raise FileFormatError(f"{path}: network has layer sizes {list(sizes)}, expected "
+                              f"{list(expect_sizes)}")
+    try:
+        params = ModelParameters(**header["parameters"])
+    except (ValueError, TypeError) as error:
+        raise FileFormatError(f"{path}: invalid parameters ({error})") from None
+    net = Network(sizes, params, seed=header["seed"])
+    _fill(net, arrays, path)
+    net.rng.bit_generator.state = header["rng_state"]
+    net.nudging = header["nudging"]
+    net.state.time, net.state.steps = header["time"], header["steps"]
+    net.state.pattern_time = header["pattern_time"]
+    return net
+
+
+def _take(arrays, key, shape, path):
+    if key not in arrays:
+        raise FileFormatError(f"{path}: missing array {key!r}")
+    array = arrays.pop(key)
+    if shape is not None and array.shape != shape:
+        raise FileFormatError(f"{path}: array {key!r} has shape {array.shape}, expected {shape}")
+    if array.dtype != np.float64 or not np.all(np.isfinite(array)):
+        raise FileFormatError(f"{path}: array {key!r} is not finite float64")
+    return array.copy()
+
+
+def _fill(net, arrays, path):
+    template = net.weights
+    weights = Weights(**{name: {k: _take(arrays, f"weights/{name}/{k}", a.shape, path)
+                                for k, a in getattr(template, name).items()} for name in MATRICES})
+    traces = Weights(**{name: {k: _take(arrays, f"traces/{name}/{k}", a.shape, path)
+                               for k, a in getattr(template, name).items()} for name in MATRICES})
+    batch = arrays.get("state/r_input", np.zeros((1, 0))).shape[0]
+    s = net.state
+    state = State(
+        u_P={k: _take(arrays, f"state/u_P/{k}", (batch, u.shape[1]), path) for k, u in s.u_P.items()},
+        u_I={k: _take(arrays, f"state/u_I/{k}", (batch, u.shape[1]), path) for k, u in s.u_I.items()},
+        **{name: _take(arrays, f"state/{name}", (batch, getattr(s, name).shape[1]), path)
+           for name in ("r_input", "u_target", "input_pattern", "target_pattern")},
+        traces=traces,
+    )
+    if arrays:
+        raise FileFormatError(f"{path}: unexpected arrays {sorted(arrays)[:5]} (does the file's "
+                              "use_bias setting match its arrays?)")
+    net.weights, net.state = weights, state

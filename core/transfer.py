@@ -1,0 +1,119 @@
+r"""Transfer (rate) functions :math:`\varphi`, their derivatives and inverses.
+
+All are vectorized, overflow-safe and exact to machine precision over the whole real line, so that
+targets given as rates can be turned into potentials (:math:`u = \varphi^{-1}(r)`) and back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Callable
+
+import numpy as np
+
+
+def soft_rectifier(u, gamma=0.1, beta=1.0, theta=3.0):
+    r"""Soft rectifier (softplus) rate function used for regression (Fig. 2).
+
+    .. math:: \varphi(u) = \gamma \log\left(1 + e^{\beta (u - \theta)}\right)
+
+    Computed as :math:`\gamma\,\mathrm{logaddexp}(0, \beta(u-\theta))`, which never overflows.
+
+    Parameters
+    ----------
+    u : array_like
+        Somatic (or dendritic) potential.
+    gamma, beta, theta : float
+        Scale :math:`\gamma`, slope :math:`\beta` and threshold :math:`\theta`.
+
+    Returns
+    -------
+    ndarray
+        Rate :math:`\varphi(u) > 0`.
+    """
+    return gamma * np.logaddexp(0.0, beta * (np.asarray(u, dtype=float) - theta))
+
+
+def soft_rectifier_derivative(u, gamma=0.1, beta=1.0, theta=3.0):
+    r"""Derivative :math:`\varphi'(u) = \gamma \beta / (1 + e^{-\beta (u - \theta)})`."""
+    return gamma * beta * logistic(beta * (np.asarray(u, dtype=float) - theta))
+
+
+def soft_rectifier_inverse(rate, gamma=0.1, beta=1.0, theta=3.0):
+    r"""Inverse soft rectifier: the potential whose rate is ``rate``.
+
+    .. math:: \varphi^{-1}(r) = \theta + \frac{1}{\beta}\log\left(e^{r/\gamma} - 1\right)
+
+    Evaluated as :math:`y + \log(-\mathrm{expm1}(-y))` with :math:`y = r/\gamma` so that neither
+    large nor tiny rates lose precision.
+
+    Raises
+    ------
+    ValueError
+        If any rate is not strictly positive and finite (the soft rectifier never reaches 0).
+    """
+    rate = np.asarray(rate, dtype=float)
+    if not np.all(np.isfinite(rate) & (rate > 0)):
+        bad = rate[~(np.isfinite(rate) & (rate > 0))].flat[0]
+        raise ValueError(f"soft_rectifier_inverse: rate must be finite and > 0, got {bad!r}")
+    y = rate / gamma
+    return theta + (y + np.log(-np.expm1(-y))) / beta
+
+
+def logistic(u):
+    r"""Logistic rate function used for classification (Fig. 3).
+
+    .. math:: \varphi(u) = \frac{1}{1 + e^{-u}}
+
+    Computed from :math:`e^{-|u|}`, which never overflows and keeps full relative precision for
+    very negative :math:`u` (where :math:`\tfrac12(1 + \tanh(u/2))` cancels to 0).
+    """
+    u = np.asarray(u, dtype=float)
+    decay = np.exp(-np.abs(u))
+    denominator = 1.0 + decay
+    return np.where(u >= 0, 1.0 / denominator, decay / denominator)
+
+
+def logistic_derivative(u):
+    r"""Derivative :math:`\varphi'(u) = \varphi(u)\,(1 - \varphi(u))`."""
+    rate = logistic(u)
+    return rate * (1.0 - rate)
+
+
+def logistic_inverse(rate):
+    r"""Inverse logistic (logit): :math:`\varphi^{-1}(r) = \log\frac{r}{1 - r}`.
+
+    Raises
+    ------
+    ValueError
+        If any rate lies outside the open interval (0, 1).
+    """
+    rate = np.asarray(rate, dtype=float)
+    ok = np.isfinite(rate) & (rate > 0) & (rate < 1)
+    if not np.all(ok):
+        raise ValueError(f"logistic_inverse: rate must lie in (0, 1), got {rate[~ok].flat[0]!r}")
+    return np.log(rate) - np.log1p(-rate)
+
+
+@dataclass(frozen=True)
+class TransferFunction:
+    """A rate function bundled with its derivative and inverse, parameters bound."""
+
+    name: str
+    phi: Callable
+    derivative: Callable
+    inverse: Callable
+
+
+def transfer_function(params) -> TransferFunction:
+    """The :class:`TransferFunction` selected by a :class:`~core.parameters.ModelParameters`."""
+    if params.transfer == "logistic":
+        return TransferFunction("logistic", logistic, logistic_derivative, logistic_inverse)
+    shape = dict(gamma=params.gamma, beta=params.beta, theta=params.theta)
+    return TransferFunction(
+        "soft_rectifier",
+        partial(soft_rectifier, **shape),
+        partial(soft_rectifier_derivative, **shape),
+        partial(soft_rectifier_inverse, **shape),
+    )

@@ -1,0 +1,94 @@
+"""The first dashboard: builds without a server, steps the model, serves /app."""
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pn = pytest.importorskip("panel")
+from bokeh.core.validation.check import check_integrity  # noqa: E402
+from bokeh.document import Document  # noqa: E402
+from pyviz_comms import Comm  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
+from main import App  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _reset_panel_state():
+    yield
+    pn.state.kill_all_servers()
+    pn.state.reset()
+
+
+def test_viewer_renders_valid_bokeh_models():
+    app = App()
+    root = pn.panel(app).get_root(Document(), comm=Comm())
+    issues = check_integrity(root.references())
+    assert not issues.error
+
+
+def test_step_advances_time_and_records_apical_potentials():
+    app = App(preset="fig1")
+    app.step()
+    assert app.network.state.time == pytest.approx(100.0)
+    assert "t = 100.0 ms" in app.status
+
+
+def test_nudging_switch_reaches_the_model():
+    app = App()
+    app.nudging = False
+    assert app.network.nudging is False
+    app.nudging = True
+    assert app.network.nudging is True
+
+
+def test_unstable_dt_is_reported_not_raised():
+    app = App()
+    app.network.params.dt = 1.5
+    app.step()
+    assert app.status.startswith("Stopped: dt = 1.5")
+    assert app.network.state.time == 0
+
+
+def test_preset_change_rebuilds_the_network():
+    app = App(preset="fig1")
+    app.preset = "fig-s1"
+    assert app.network.params.eta_PI == [0.0005]
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_panel_serve_app_answers_200_at_slash_app():
+    """Runs the README's command, ``panel serve app/``, and fetches the page."""
+    port = _free_port()
+    root = Path(__file__).resolve().parents[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "panel", "serve", "app/", "--port", str(port), "--address",
+         "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{port}"],
+        cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/app", timeout=30) as reply:
+                    assert reply.status == 200
+                    page = reply.read().decode()
+                    assert "Dendritic cortical microcircuits" in page
+                    break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    server.kill()
+                    pytest.fail("panel serve app/ did not answer:\n" + server.stdout.read().decode())
+                time.sleep(0.5)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -1,0 +1,82 @@
+"""Steady-state solvers against the full dynamics."""
+
+import numpy as np
+import pytest
+
+from core import steady_state
+from core.errors import ConvergenceError
+from core.network import Network
+from core.parameters import ModelParameters
+
+
+def _pattern(sizes, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.uniform(0, 2, sizes[0]), rng.uniform(-1, 4, sizes[-1])
+
+
+@pytest.mark.parametrize("sizes", [(20, 15, 8), (20, 15, 10, 6)])
+def test_fixed_point_agrees_with_a_long_euler_run(sizes):
+    params = ModelParameters(sigma=0.0, learn_PP_up=False, learn_IP=False, learn_PI=False,
+                             eta_PP_up=[0.0], tau_0=0.0)
+    net = Network(sizes, params, seed=3)
+    x, target = _pattern(sizes)
+    exact = steady_state.fixed_point(net, x, target)
+    net.present(x, target)
+    net.nudging = True
+    net.run(5000, backend="numpy")  # 500 ms, ~1000 effective time constants
+    for k, u in exact.u_P.items():
+        np.testing.assert_allclose(net.state.u_P[k][0], u[0], atol=1e-5)
+    for k, u in exact.u_I.items():
+        np.testing.assert_allclose(net.state.u_I[k][0], u[0], atol=1e-5)
+
+
+def test_fixed_point_is_a_fixed_point_and_differs_from_two_pass():
+    sizes = (20, 15, 8)
+    net = Network(sizes, ModelParameters(), seed=3)
+    x, target = _pattern(sizes)
+    exact = steady_state.fixed_point(net, x, target)
+    approx = steady_state.two_pass(net, x, target)
+    assert max(np.max(np.abs(exact.u_P[k] - approx.u_P[k])) for k in exact.u_P) > 1e-6
+
+
+def test_two_pass_approaches_the_fixed_point_as_g_A_shrinks():
+    sizes = (20, 15, 10, 6)
+    params = ModelParameters()
+    net = Network(sizes, params, seed=7)
+    x, target = _pattern(sizes, seed=2)
+    errors = []
+    for g_A in (0.8, 0.1, 0.01):
+        params.g_A = g_A
+        exact = steady_state.fixed_point(net, x, target)
+        approx = steady_state.two_pass(net, x, target)
+        errors.append(max(np.max(np.abs(exact.u_P[k] - approx.u_P[k])) for k in exact.u_P))
+    assert errors[0] > errors[1] > errors[2]
+    assert errors[2] < errors[0] / 10
+
+
+def test_without_target_the_output_sits_at_its_attenuated_basal_potential():
+    net = Network((6, 5, 3), ModelParameters(), seed=0, self_predicting=True)
+    x, _ = _pattern((6, 5, 3))
+    comp = steady_state.fixed_point(net, x)
+    np.testing.assert_allclose(comp.u_P[2], comp.v_B[2] / 1.1, atol=1e-12)
+    np.testing.assert_allclose(steady_state.bottom_up_pass(net, x)[2], comp.u_P[2], atol=1e-12)
+
+
+def test_non_convergence_is_reported():
+    net = Network((6, 5, 3), ModelParameters(), seed=0)
+    x, target = _pattern((6, 5, 3))
+    with pytest.raises(ConvergenceError, match="did not converge.*after 2 iterations"):
+        steady_state.fixed_point(net, x, target, max_iter=2, tol=1e-15)
+
+
+def test_train_batch_changes_only_plastic_weights():
+    params = ModelParameters(learn_PI=False, learn_IP=False)
+    net = Network((6, 5, 3), params, seed=0)
+    before = net.weights.copy()
+    x, target = _pattern((6, 5, 3))
+    steady_state.train_batch(net, np.array([x, x / 2]), target)
+    assert not np.allclose(before.W_up[1], net.weights.W_up[1])
+    assert not np.allclose(before.W_up[2], net.weights.W_up[2])
+    np.testing.assert_array_equal(before.W_IP[1], net.weights.W_IP[1])
+    np.testing.assert_array_equal(before.W_PI[1], net.weights.W_PI[1])
+    np.testing.assert_array_equal(before.W_down[1], net.weights.W_down[1])
