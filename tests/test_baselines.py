@@ -1,0 +1,99 @@
+"""Baselines: backprop is the true gradient, feedback alignment uses the given feedback."""
+
+import numpy as np
+import pytest
+
+from core import steady_state
+from core.baselines import MLP, angle_degrees, backprop_updates
+from core.network import Network
+from core.parameters import ModelParameters
+from core.transfer import transfer_function
+
+
+def _numerical_gradient(loss, array, h=1e-6):
+    grad = np.zeros_like(array)
+    for index in np.ndindex(array.shape):
+        old = array[index]
+        array[index] = old + h
+        up = loss()
+        array[index] = old - h
+        down = loss()
+        array[index] = old
+        grad[index] = (up - down) / (2 * h)
+    return grad
+
+
+@pytest.mark.parametrize("transfer", ["soft_rectifier", "logistic"])
+def test_mlp_backprop_update_is_the_negative_gradient_of_the_rate_loss(transfer):
+    phi = transfer_function(ModelParameters(transfer=transfer, theta=0.0))
+    mlp = MLP((4, 5, 3, 2), phi, seed=1, use_bias=True)
+    rng = np.random.default_rng(0)
+    x, target = rng.uniform(0, 1, (3, 4)), rng.uniform(0, 1, (3, 2))
+
+    def loss():
+        return 0.5 * np.sum((target - mlp.predict(x)) ** 2) / len(x)
+
+    dW, db = mlp.updates(x, target)
+    for k in mlp.W:
+        np.testing.assert_allclose(dW[k], -_numerical_gradient(loss, mlp.W[k]), atol=1e-8)
+        np.testing.assert_allclose(db[k], -_numerical_gradient(loss, mlp.b[k]), atol=1e-8)
+
+
+def test_feedback_alignment_with_transposed_feedback_is_backprop_and_otherwise_not():
+    phi = transfer_function(ModelParameters(theta=0.0))
+    mlp = MLP((4, 5, 3), phi, seed=1)
+    x, target = np.ones((2, 4)), np.zeros((2, 3))
+    mlp.feedback = {1: mlp.W[2].T.copy()}
+    bp, _ = mlp.updates(x, target, rule="backprop")
+    fa, _ = mlp.updates(x, target, rule="feedback_alignment")
+    np.testing.assert_allclose(fa[1], bp[1])
+    mlp.feedback = {1: np.random.default_rng(5).uniform(-1, 1, (5, 3))}
+    fa, _ = mlp.updates(x, target, rule="feedback_alignment")
+    np.testing.assert_allclose(fa[2], bp[2])  # the output layer never uses feedback
+    assert angle_degrees(fa[1], bp[1]) > 10
+
+
+def test_training_reduces_the_loss():
+    phi = transfer_function(ModelParameters(transfer="logistic"))
+    mlp = MLP((4, 6, 2), phi, seed=0, use_bias=True)
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 1, (20, 4))
+    target = np.where(x[:, :2] > 0.5, 0.8, 0.1)
+    before = np.mean((mlp.predict(x) - target) ** 2)
+    for _ in range(500):
+        mlp.train_batch(x, target, 2.0)
+    assert np.mean((mlp.predict(x) - target) ** 2) < 0.2 * before
+
+
+def test_mlp_from_network_reproduces_the_bottom_up_pass():
+    net = Network((5, 4, 3), ModelParameters(use_bias=True, transfer="logistic"), seed=2)
+    x = np.random.default_rng(0).uniform(0, 1, (3, 5))
+    np.testing.assert_allclose(MLP.from_network(net).predict(x), steady_state.predict(net, x),
+                               atol=1e-14)
+
+
+def test_backprop_updates_are_the_gradient_of_the_papers_loss():
+    """delta_N = D_N (u_trgt - u_N) is the gradient of (1/2)(u_trgt - u_N)^T D_N (u_trgt - u_N)
+    with D_N held at its current value; check every layer against finite differences."""
+    params = ModelParameters(theta=0.0)
+    net = Network((4, 5, 3, 2), params, seed=3)
+    rng = np.random.default_rng(0)
+    x, target = rng.uniform(0, 1, 4), rng.uniform(-1, 1, 2)
+    derivative = transfer_function(params).derivative
+    D_N = derivative(steady_state.bottom_up_pass(net, x)[3])
+
+    def loss():
+        u_N = steady_state.bottom_up_pass(net, x)[3]
+        return 0.5 * np.sum(D_N * (target - u_N) ** 2)
+
+    updates = backprop_updates(net, x, target)
+    for k in (1, 2, 3):
+        np.testing.assert_allclose(updates[k], -_numerical_gradient(loss, net.weights.W_up[k]),
+                                   atol=1e-8)
+
+
+def test_angle_degrees():
+    assert angle_degrees([1, 0], [0, 2]) == pytest.approx(90)
+    assert angle_degrees([1, 1], [2, 2]) == pytest.approx(0, abs=1e-5)
+    assert angle_degrees([1, 0], [-1, 0]) == pytest.approx(180)
+    assert angle_degrees([0, 0], [1, 0]) == 90
