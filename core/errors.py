@@ -12,3 +12,7 @@ class ConvergenceError(RuntimeError):
 
 class FileFormatError(ValueError):
     """A saved network file is corrupt, of another format version, or does not fit."""
+
+
+class DatasetUnavailableError(RuntimeError):
+    """A data set is neither on disk nor downloadable; the message says where to put its files."""
