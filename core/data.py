@@ -20,7 +20,6 @@ import http.client
 import logging
 import os
 import socket
-import tempfile
 import urllib.error
 import urllib.request
 import zlib
@@ -31,6 +30,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .errors import DatasetUnavailableError, FileFormatError
+from .files import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -362,21 +362,6 @@ def _fetch(url, timeout):
     return body
 
 
-def _write_atomically(path, data):
-    """Write ``data`` to ``path`` so that ``path`` is either absent or complete."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _reason(exc):
     """Short human-readable cause of a failed download."""
     if isinstance(exc, urllib.error.HTTPError):
@@ -427,7 +412,7 @@ def _download(spec, cache_dir, mirrors, timeout, attempts, unreachable):
         path = cache_dir / spec.name
         try:
             cache_dir.mkdir(parents=True, exist_ok=True)
-            _write_atomically(path, raw)
+            write_atomically(path, lambda handle: handle.write(raw), binary=True)
         except OSError as exc:
             # The data are good; failing to cache them should not fail the experiment.
             log.warning("downloaded %s but could not cache it in %s: %s", url, cache_dir, exc)

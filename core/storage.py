@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 
 from . import __version__
 from .errors import FileFormatError
+from .files import write_atomically
 from .network import MATRICES, Network, State, Weights
 from .parameters import ModelParameters
 
@@ -62,20 +62,9 @@ def save(net, path):
     str
         The path written.
     """
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
     arrays = _arrays(net)
     arrays["header"] = np.frombuffer(json.dumps(_header(net)).encode(), dtype=np.uint8)
-    fd, tmp = tempfile.mkstemp(suffix=".npz.tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return write_atomically(path, lambda handle: np.savez(handle, **arrays), binary=True)
 
 
 def _read(path):
