@@ -1,0 +1,19 @@
+"""Experiment protocols of the paper, each runnable as ``python -m core reproduce NAME``.
+
+Every protocol is a function ``run(quick=False, seed=0, show_progress=True) -> Result`` whose
+metrics follow :data:`~core.experiments.common.METRICS_SCHEMA`.
+"""
+
+from importlib import import_module
+
+EXPERIMENTS = {
+    "theory": "core.experiments.theory",
+}
+"""Experiment name -> module with its ``run`` function."""
+
+
+def get_runner(name):
+    """The ``run`` function of experiment ``name``."""
+    if name not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {name!r}; choose one of {sorted(EXPERIMENTS)}")
+    return import_module(EXPERIMENTS[name]).run

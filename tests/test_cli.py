@@ -1,0 +1,74 @@
+"""The reproduction command line: usage errors, outputs, metrics schema."""
+
+import functools
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from core.cli import main
+from core.experiments import EXPERIMENTS
+from core.experiments.common import METRICS_SCHEMA, validate_metrics
+
+
+@pytest.mark.parametrize("argv", [[], ["reproduce"], ["reproduce", "fig9"],
+                                  ["reproduce", "theory", "--seed", "-3"],
+                                  ["reproduce", "theory", "--seed", "x"], ["frobnicate"]])
+def test_bad_arguments_exit_with_usage_error_2(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+def test_module_entry_point_reports_usage_errors():
+    completed = subprocess.run([sys.executable, "-m", "core", "reproduce", "nope"],
+                               capture_output=True, text=True)
+    assert completed.returncode == 2
+    assert "invalid choice: 'nope'" in completed.stderr
+
+
+def test_validate_metrics_rejects_missing_extra_and_non_finite():
+    good = {key: None for key in METRICS_SCHEMA}
+    validate_metrics(good)
+    with pytest.raises(ValueError, match="missing \\['seed'\\]"):
+        validate_metrics({k: v for k, v in good.items() if k != "seed"})
+    with pytest.raises(ValueError, match="unexpected \\['loss'\\]"):
+        validate_metrics({**good, "loss": 1.0})
+    with pytest.raises(ValueError, match="metrics.baselines.mlp is nan"):
+        validate_metrics({**good, "baselines": {"mlp": float("nan")}})
+
+
+@functools.lru_cache(maxsize=None)
+def quick_run(experiment):
+    """Run ``reproduce EXPERIMENT --quick`` once per test session; return its output folder."""
+    out = Path(tempfile.mkdtemp(prefix=f"quick-{experiment}-"))
+    assert main(["reproduce", experiment, "--quick", "--out", str(out), "--no-progress"]) == 0
+    return out
+
+
+@pytest.mark.parametrize("experiment", sorted(EXPERIMENTS))
+def test_quick_run_writes_valid_metrics_and_a_standalone_figure(experiment):
+    out = quick_run(experiment)
+    metrics = json.loads((out / "metrics.json").read_text())
+    validate_metrics(metrics)
+    assert metrics["experiment"] == experiment and metrics["quick"] is True
+    html = (out / "figure.html").read_text()
+    assert "<html" in html.lower() and "bokeh" in html.lower()
+
+
+def quick_metrics(experiment):
+    return json.loads((quick_run(experiment) / "metrics.json").read_text())
+
+
+def test_theory_angles_shrink_with_feedback_and_fall_below_5_degrees():
+    angles = quick_metrics("theory")["angles_deg"]
+    for layer, values in angles["transpose"].items():
+        assert all(a > b for a, b in zip(values, values[1:])), layer
+        assert values[-1] < 5.0
+    assert angles["transpose_at_weakest_feedback_max"] < 5.0
+    # random top-down weights: the hidden layer is not trained by backprop's error
+    assert angles["random"]["layer1"][-1] > 20.0
