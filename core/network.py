@@ -203,11 +203,11 @@ class Network:
             if target.shape[0] not in (1, inputs.shape[0]):
                 raise ValueError(f"target_potential has batch size {target.shape[0]}, but "
                                  f"input_rates has {inputs.shape[0]}")
-        else:
-            target = self.state.target_pattern
-        self._set_batch_size(inputs.shape[0])
+        self._set_batch_size(inputs.shape[0])  # also resizes the kept target, if no new one
         self.state.input_pattern = inputs.copy()
-        self.state.target_pattern = np.broadcast_to(target, (inputs.shape[0], self.sizes[-1])).copy()
+        if target_potential is not None:
+            self.state.target_pattern = np.broadcast_to(
+                target, (inputs.shape[0], self.sizes[-1])).copy()
         self.state.pattern_time = 0.0
 
     def _set_batch_size(self, batch_size):

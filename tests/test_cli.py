@@ -72,3 +72,19 @@ def test_theory_angles_shrink_with_feedback_and_fall_below_5_degrees():
     assert angles["transpose_at_weakest_feedback_max"] < 5.0
     # random top-down weights: the hidden layer is not trained by backprop's error
     assert angles["random"]["layer1"][-1] > 20.0
+
+
+def test_self_prediction_silences_apical_dendrites_and_interneurons_track_the_next_layer():
+    metrics = quick_metrics("self-prediction")
+    assert metrics["apical_sq_before"] / metrics["apical_sq_after"] >= 100
+    assert metrics["measurements"]["interneuron_mismatch_reduction"] >= 100
+    assert metrics["angles_deg"]["W_PI1_vs_self_predicting"] < 18  # cosine > 0.95
+
+
+def test_fig2_learns_and_computes_its_baselines():
+    metrics = quick_metrics("fig2")
+    assert metrics["final_error"] <= 0.7 * metrics["initial_error"]
+    baselines = metrics["baselines"]
+    assert baselines["shallow"] < baselines["shallow_initial"]
+    assert baselines["backprop_mlp"] < 0.5 * baselines["backprop_mlp_initial"]
+    assert 0 <= metrics["angles_deg"]["output_weights_vs_top_down_transposed"] <= 180

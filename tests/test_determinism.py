@@ -42,3 +42,15 @@ def test_steady_state_training_is_deterministic():
 
     for (_, _, x), (_, _, y) in zip(train(1).items(), train(1).items()):
         np.testing.assert_array_equal(x, y)
+
+
+def test_batch_size_can_change_between_patterns_and_keeps_the_target():
+    net = Network((6, 5, 3), ModelParameters(sigma=0.0), seed=0)
+    net.present(np.ones((4, 6)), np.arange(3.0))
+    net.run(5)
+    net.present(np.ones(6))  # batch 4 -> 1, target kept
+    assert net.batch_size == 1
+    np.testing.assert_array_equal(net.state.target_pattern, [[0.0, 1.0, 2.0]])
+    net.present(np.ones((2, 6)), np.zeros((2, 3)))
+    assert net.state.u_P[1].shape == (2, 5) and net.state.target_pattern.shape == (2, 3)
+    net.run(5)

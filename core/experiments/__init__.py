@@ -7,6 +7,8 @@ metrics follow :data:`~core.experiments.common.METRICS_SCHEMA`.
 from importlib import import_module
 
 EXPERIMENTS = {
+    "self-prediction": "core.experiments.self_prediction",
+    "fig2": "core.experiments.fig2",
     "theory": "core.experiments.theory",
 }
 """Experiment name -> module with its ``run`` function."""
