@@ -79,7 +79,7 @@ class App(pn.viewable.Viewer):
                              show_legend=False)
         N = self.network.n_layers
         output = hv.Overlay(
-            [hv.Curve((t, recording[f"u_P{N}"][:, 0, i]), "time (ms)", "u").opts(color="C0")
+            [hv.Curve((t, recording[f"u_P{N}"][:, 0, i]), "time (ms)", "u").opts(color="#1f77b4")
              for i in range(recording[f"u_P{N}"].shape[2])]
             + [hv.Curve((t, recording["u_target"][:, 0, i]), "time (ms)", "u").opts(
                 color="gray", line_dash="dashed") for i in range(recording["u_target"].shape[2])])

@@ -37,6 +37,10 @@ def test_step_advances_time_and_records_apical_potentials():
     app.step()
     assert app.network.state.time == pytest.approx(100.0)
     assert "t = 100.0 ms" in app.status
+    # the figure must render to valid Bokeh models (styles are only checked at render time)
+    import holoviews as hv
+    plot = hv.renderer("bokeh").get_plot(app._plot_pane.object)
+    assert not check_integrity(plot.state.references()).error
 
 
 def test_nudging_switch_reaches_the_model():
