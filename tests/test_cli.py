@@ -1,11 +1,8 @@
 """The reproduction command line: usage errors, outputs, metrics schema."""
 
-import functools
 import json
 import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
 import pytest
 
@@ -42,16 +39,29 @@ def test_validate_metrics_rejects_missing_extra_and_non_finite():
         validate_metrics({**good, "baselines": {"mlp": float("nan")}})
 
 
-@functools.lru_cache(maxsize=None)
-def quick_run(experiment):
+@pytest.fixture(scope="session")
+def quick_run(tmp_path_factory):
     """Run ``reproduce EXPERIMENT --quick`` once per test session; return its output folder."""
-    out = Path(tempfile.mkdtemp(prefix=f"quick-{experiment}-"))
-    assert main(["reproduce", experiment, "--quick", "--out", str(out), "--no-progress"]) == 0
-    return out
+    folders = {}
+
+    def run(experiment):
+        if experiment not in folders:
+            out = tmp_path_factory.mktemp(f"quick-{experiment}")
+            assert main(["reproduce", experiment, "--quick", "--out", str(out),
+                         "--no-progress"]) == 0
+            folders[experiment] = out
+        return folders[experiment]
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def quick_metrics(quick_run):
+    return lambda experiment: json.loads((quick_run(experiment) / "metrics.json").read_text())
 
 
 @pytest.mark.parametrize("experiment", sorted(EXPERIMENTS))
-def test_quick_run_writes_valid_metrics_and_a_standalone_figure(experiment):
+def test_quick_run_writes_valid_metrics_and_a_standalone_figure(experiment, quick_run):
     out = quick_run(experiment)
     metrics = json.loads((out / "metrics.json").read_text())
     validate_metrics(metrics)
@@ -60,11 +70,7 @@ def test_quick_run_writes_valid_metrics_and_a_standalone_figure(experiment):
     assert "<html" in html.lower() and "bokeh" in html.lower()
 
 
-def quick_metrics(experiment):
-    return json.loads((quick_run(experiment) / "metrics.json").read_text())
-
-
-def test_theory_angles_shrink_with_feedback_and_fall_below_5_degrees():
+def test_theory_angles_shrink_with_feedback_and_fall_below_5_degrees(quick_metrics):
     angles = quick_metrics("theory")["angles_deg"]
     for layer, values in angles["transpose"].items():
         assert all(a > b for a, b in zip(values, values[1:])), layer
@@ -74,14 +80,15 @@ def test_theory_angles_shrink_with_feedback_and_fall_below_5_degrees():
     assert angles["random"]["layer1"][-1] > 20.0
 
 
-def test_self_prediction_silences_apical_dendrites_and_interneurons_track_the_next_layer():
+def test_self_prediction_silences_apical_dendrites_and_interneurons_track_the_next_layer(
+        quick_metrics):
     metrics = quick_metrics("self-prediction")
     assert metrics["apical_sq_before"] / metrics["apical_sq_after"] >= 100
     assert metrics["measurements"]["interneuron_mismatch_reduction"] >= 100
     assert metrics["angles_deg"]["W_PI1_vs_self_predicting"] < 18  # cosine > 0.95
 
 
-def test_fig2_learns_and_computes_its_baselines():
+def test_fig2_learns_and_computes_its_baselines(quick_metrics):
     metrics = quick_metrics("fig2")
     assert metrics["final_error"] <= 0.7 * metrics["initial_error"]
     baselines = metrics["baselines"]
