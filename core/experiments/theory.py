@@ -90,7 +90,7 @@ def _figure(angles, sizes):
                                    label=f"layer {k + 1}, top-down {kind}").opts(line_dash=dash))
     return hv.Overlay(curves).opts(
         logx=True, title="Angle between microcircuit and backprop updates (Sec. 3.1)",
-        width=700, height=400, legend_position="right")
+        width=900, height=420, legend_position="right")
 
 
 __all__ = ["angles_to_backprop", "theory_network", "run"]
