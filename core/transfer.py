@@ -66,13 +66,13 @@ def logistic(u):
 
     .. math:: \varphi(u) = \frac{1}{1 + e^{-u}}
 
-    Computed from :math:`e^{-|u|}`, which never overflows and keeps full relative precision for
-    very negative :math:`u` (where :math:`\tfrac12(1 + \tanh(u/2))` cancels to 0).
+    Accurate over the whole real line: for :math:`u < -709`, :math:`e^{-u}` overflows to
+    :math:`\infty` and the result is the correct limit 0 (the overflow is expected and silenced);
+    unlike :math:`\tfrac12(1 + \tanh(u/2))` it keeps full relative precision for very negative
+    :math:`u`.
     """
-    u = np.asarray(u, dtype=float)
-    decay = np.exp(-np.abs(u))
-    denominator = 1.0 + decay
-    return np.where(u >= 0, 1.0 / denominator, decay / denominator)
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-np.asarray(u, dtype=float)))
 
 
 def logistic_derivative(u):

@@ -205,5 +205,8 @@ def test_logistic_values_inverse_and_derivative():
     assert transfer.logistic_inverse(0.8) == pytest.approx(np.log(4))
     assert transfer.logistic_inverse(0.1) == pytest.approx(-np.log(9))
     assert transfer.logistic_derivative(0.0) == pytest.approx(0.25)
+    # full relative precision far out in the tail, where 1/2 (1 + tanh(u/2)) cancels to 0
+    assert transfer.logistic(-40.0) == pytest.approx(np.exp(-40.0), rel=1e-12)
+    assert transfer.logistic(-800.0) == 0.0
     with pytest.raises(ValueError, match=r"\(0, 1\)"):
         transfer.logistic_inverse(1.0)
