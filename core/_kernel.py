@@ -1,0 +1,732 @@
+r"""Compiled Euler-Maruyama kernel: the trajectory of :func:`core.dynamics._advance_numpy`, fast.
+
+:func:`advance_compiled` hands the network's arrays to numba, which runs every step of a block
+without returning to Python. Each step evaluates the reference's expressions on the state at time
+:math:`t` (explicit Euler), in the reference's order wherever the order decides the rounding, so
+both back ends follow the same trajectory up to round-off (~1e-15 relative per step). Round-off
+differs in three places only:
+
+* sums inside matrix products run in another order (NumPy's BLAS has an order of its own);
+* the rate functions use the vectorisable :func:`_exp_nonpositive` and :func:`_log1p_unit`
+  (within 2 ulp) instead of the C library, whose calls the compiler cannot vectorise;
+* the logistic is :math:`1/(1+e^{-u})` rather than NumPy's :math:`\tfrac12(1+\tanh(u/2))`
+  (they differ by at most one rounding of the result).
+
+Working layout
+--------------
+:func:`_advance` copies the network into working buffers, :func:`_simulate` runs the steps on them
+and :func:`_advance` writes the results back into the network's own arrays, so callers see the
+same array objects updated in place. :func:`_simulate` takes no per-layer tuples and is compiled
+once for every depth; only the thin :func:`_advance` is specialised per depth.
+
+* Populations are numbered 0 (the input), ``k`` (pyramids of layer ``k``) and ``N + k``
+  (interneurons of hidden layer ``k``). Every per-neuron quantity lives in one flat vector with a
+  segment per population, batch-major, each row padded with zeros to a multiple of :data:`PAD`:
+  sample ``s``, neuron ``i`` of population ``p`` sits at ``offset[p] + s * width[p] + i``. The
+  rate function, prediction errors and Euler update are then single vector loops over all
+  populations, and the segments of the somata follow the order of the noise draws.
+* Every matrix is stored with its larger dimension along contiguous, zero-padded rows: with
+  presynaptic rows (``M[j, i] = W[i, j]``) when it has at least as many postsynaptic as
+  presynaptic neurons, with postsynaptic rows otherwise. Plasticity then updates long rows with
+  ``a[r] * b`` (no reduction, vectorised while keeping IEEE semantics, ``fastmath=False``); the
+  forward pass is an unrolled ``out += pre[j] * M[j]`` or, for postsynaptic rows, dot products
+  with independent chains of additions. The padding stays zero (its factor is zero) and is never
+  copied back.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from types import SimpleNamespace
+
+import numpy as np
+from numba import njit
+
+from .equations import basal_attenuation, interneuron_attenuation
+
+SOFT_RECTIFIER, LOGISTIC = 0, 1
+"""Codes of the rate functions inside the kernel."""
+
+UP, DOWN, IP, PI = 0, 1, 2, 3
+"""Codes of the matrix kinds: W_up (Eq. 3), W_down, W_PI (Eq. 4) and W_IP (Eq. 5)."""
+
+PAD = 8
+"""Rows of the working buffers are padded to a multiple of this: the compiler's vector loops
+handle 8 doubles per iteration (two AVX2 registers), so padded rows never reach the slower
+scalar remainder."""
+
+_NUMERIC = dict(cache=True, error_model="numpy", fastmath=False)
+
+_EXP_SHIFT = 6755399441055744.0  # 1.5 * 2**52: adding it rounds to an integer in the low bits
+_INV_LN2 = 1.4426950408889634
+_LN2_HI = float.fromhex("0x1.62e42fee00000p-1")  # trailing zeros make n * _LN2_HI exact
+_LN2_LO = float.fromhex("0x1.a39ef35793c76p-33")
+_ONE_BITS = 0x3FF0000000000000
+_EXP_FLOOR = -708.0  # below it 2**n would be subnormal; exp < 3.3e-308 is returned as 0
+_LN2 = math.log(2.0)
+_SQRT2_MINUS_1 = math.sqrt(2.0) - 1.0
+
+# Polynomial coefficients fitted by Chebyshev interpolation in 50-digit arithmetic (mpmath) and
+# rounded to double; the error bounds quoted below include that rounding.
+_E0, _E1, _E2, _E3, _E4, _E5, _E6, _E7, _E8, _E9 = (float.fromhex(c) for c in (
+    "0x1.0000000000001p-1", "0x1.5555555555556p-3", "0x1.5555555553d68p-5",
+    "0x1.11111111109b5p-7", "0x1.6c16c17889f40p-10", "0x1.a01a01a7c2f2ep-13",
+    "0x1.a019b9148739fp-16", "0x1.71de0db2eafc6p-19", "0x1.28917ca046b86p-22",
+    "0x1.af389eeb9e5e9p-26"))
+_A0, _A1, _A2, _A3, _A4, _A5, _A6 = (float.fromhex(c) for c in (
+    "0x1.5555555555558p-1", "0x1.99999999952e2p-2", "0x1.2492492df14f1p-2",
+    "0x1.c71c62e5780fep-3", "0x1.7462b4ad742c4p-3", "0x1.39fe6019cb90bp-3",
+    "0x1.2b584e53437ccp-3"))
+
+
+# ------------------------------------------------------------------------------------------------
+# Rate functions. The C library's exp and log1p are opaque calls: they block vectorisation and
+# cost ~20 ns per soft rectifier. These branch-free versions vectorise and stay within 2 ulp.
+# ------------------------------------------------------------------------------------------------
+
+@njit(**_NUMERIC)
+def _exp_nonpositive(z):
+    r"""``exp(z)`` for ``z <= 0`` within 2 ulp (0 below -708, where exp < 3.3e-308; NaN stays NaN).
+
+    Cody-Waite reduction :math:`z = n \ln 2 + r`, :math:`|r| \le \ln 2 / 2`, then
+    :math:`e^r \approx 1 + r + r^2 P(r)` with a degree-9 :math:`P` (relative error 1.6e-17),
+    evaluated with Estrin's scheme for a short dependency chain; :math:`2^n` is assembled from
+    its bits.
+    """
+    tiny = z < _EXP_FLOOR
+    zc = _EXP_FLOOR if tiny else z
+    kd = zc * _INV_LN2 + _EXP_SHIFT
+    bits = np.float64(kd).view(np.int64)
+    kd = kd - _EXP_SHIFT
+    r = (zc - kd * _LN2_HI) - kd * _LN2_LO
+    r2 = r * r
+    r4 = r2 * r2
+    poly = (((_E0 + _E1 * r) + (_E2 + _E3 * r) * r2)
+            + (((_E4 + _E5 * r) + (_E6 + _E7 * r) * r2) + (_E8 + _E9 * r) * r4) * r4)
+    scale = np.int64((bits << 52) + _ONE_BITS).view(np.float64)
+    return 0.0 if tiny else (1.0 + (r + r2 * poly)) * scale
+
+
+@njit(**_NUMERIC)
+def _log1p_unit(t):
+    r"""``log1p(t)`` for ``0 <= t <= 1``, within 2 ulp.
+
+    Above :math:`\sqrt2 - 1` it uses :math:`\log(1+t) = \ln 2 + \log(1 + (t-1)/2)`; then
+    :math:`\log(1+u) = 2\,\mathrm{atanh}(s) = 2s + s z Q(z)` with :math:`s = u/(2+u)`,
+    :math:`z = s^2 \le 0.0295` and a degree-6 :math:`Q` (relative error of the result 5e-18).
+    """
+    high = t > _SQRT2_MINUS_1
+    u = (t - 1.0) * 0.5 if high else t
+    s = u / (2.0 + u)
+    z = s * s
+    z2 = z * z
+    q = ((_A0 + _A1 * z) + (_A2 + _A3 * z) * z2) + ((_A4 + _A5 * z) + _A6 * z2) * (z2 * z2)
+    result = s * 2.0 + s * (z * q)
+    return result + _LN2 if high else result
+
+
+@njit(**_NUMERIC)
+def _soft_rectifier(u, gamma, beta, theta):
+    r""":func:`core.transfer.soft_rectifier`, :math:`\gamma\,\mathrm{logaddexp}(0, x)` with
+    :math:`x = \beta(u-\theta)`, as :math:`\max(x, 0) + \log(1 + e^{-|x|})` like NumPy."""
+    x = beta * (u - theta)
+    # Selects, not branches, keep loops over neurons vectorisable; for x <= 0 the sum is
+    # 0 + log1p(e^x), exactly what NumPy adds up.
+    positive = x if x > 0.0 else 0.0
+    negative = -x if x > 0.0 else x
+    return gamma * (positive + _log1p_unit(_exp_nonpositive(negative)))
+
+
+@njit(**_NUMERIC)
+def _logistic(u):
+    r""":func:`core.transfer.logistic`, as :math:`1/(1+e^{-u})` with :math:`e^{-|u|}` so that it
+    never overflows."""
+    t = _exp_nonpositive(-u if u > 0.0 else u)
+    return (1.0 if u > 0.0 else t) / (1.0 + t)
+
+
+# ------------------------------------------------------------------------------------------------
+# Loops over every neuron. Helpers index views with bare loop counters: with an offset index
+# numba's wraparound for negative indices stays in the loop and blocks vectorisation. Branches on
+# the rate function sit outside the loops for the same reason, and phi is evaluated before a
+# mask is applied (a conditional call would become a branch around the whole computation).
+# ------------------------------------------------------------------------------------------------
+
+@njit(**_NUMERIC)
+def _rates(u, mask, out, kind, gamma, beta, theta):
+    """``out = phi(u)`` where ``mask``, else 0."""
+    if kind == SOFT_RECTIFIER:
+        for e in range(u.shape[0]):
+            y = _soft_rectifier(u[e], gamma, beta, theta)
+            out[e] = y if mask[e] else 0.0
+    else:
+        for e in range(u.shape[0]):
+            y = _logistic(u[e])
+            out[e] = y if mask[e] else 0.0
+
+
+@njit(**_NUMERIC)
+def _prediction_errors(rate, potential, attenuation, mask, out, kind, gamma, beta, theta):
+    r"""``out = rate - phi(attenuation * potential)`` where ``mask``, else 0: the postsynaptic
+    factor of Eqs. 7, 8 and 10 (``attenuation`` per neuron, 1 for Eq. 10)."""
+    if kind == SOFT_RECTIFIER:
+        for e in range(rate.shape[0]):
+            error = rate[e] - _soft_rectifier(attenuation[e] * potential[e], gamma, beta, theta)
+            out[e] = error if mask[e] else 0.0
+    else:
+        for e in range(rate.shape[0]):
+            error = rate[e] - _logistic(attenuation[e] * potential[e])
+            out[e] = error if mask[e] else 0.0
+
+
+@njit(**_NUMERIC)
+def _somata(u, v, second, g_first, g_second, xi, noise_scale, mask, rate, dt, g_lk, kind, gamma,
+            beta, theta):
+    r"""Euler-Maruyama step of every soma, then its rate for the next step.
+
+    ``u += dt * ((-g_lk u + g_first (v - u)) + g_second (second - u))`` is each of
+    :mod:`core.equations`' drifts term for term: hidden pyramids (``g_B``, basal; ``g_A``, apical),
+    output pyramids (``g_B``; ``g_som`` towards the target while nudging, else 0, which adds an
+    exact zero) and interneurons (``g_D``, dendrite; ``g_som`` towards the next layer). The noise
+    ``noise_scale * xi`` is then added separately, as the reference does (``xi`` is zero without
+    noise and in the padding).
+    """
+    if kind == SOFT_RECTIFIER:
+        for e in range(u.shape[0]):
+            x = u[e]
+            y = x + dt * ((-g_lk * x + g_first[e] * (v[e] - x)) + g_second[e] * (second[e] - x))
+            y = y + noise_scale * xi[e]
+            u[e] = y
+            r = _soft_rectifier(y, gamma, beta, theta)
+            rate[e] = r if mask[e] else 0.0
+    else:
+        for e in range(u.shape[0]):
+            x = u[e]
+            y = x + dt * ((-g_lk * x + g_first[e] * (v[e] - x)) + g_second[e] * (second[e] - x))
+            y = y + noise_scale * xi[e]
+            u[e] = y
+            r = _logistic(y)
+            rate[e] = r if mask[e] else 0.0
+
+
+# ------------------------------------------------------------------------------------------------
+# Matrices in the working layout
+# ------------------------------------------------------------------------------------------------
+
+@njit(**_NUMERIC)
+def _forward_axpy(matrix, rows, length, pre, out):
+    r"""``out[:length] = sum_j pre[j] * matrix[j]`` for a matrix stored with presynaptic rows: a
+    dendritic potential, padding included.
+
+    Rows are added eight (then four, two, one) at a time per pass over ``out``: this divides the
+    loads and stores of ``out`` and shortens the dependency through them, which bounds short rows.
+    """
+    for i in range(length):
+        out[i] = 0.0
+    j = 0
+    while j + 8 <= rows:
+        w0 = matrix[j]
+        w1 = matrix[j + 1]
+        w2 = matrix[j + 2]
+        w3 = matrix[j + 3]
+        w4 = matrix[j + 4]
+        w5 = matrix[j + 5]
+        w6 = matrix[j + 6]
+        w7 = matrix[j + 7]
+        r0 = pre[j]
+        r1 = pre[j + 1]
+        r2 = pre[j + 2]
+        r3 = pre[j + 3]
+        r4 = pre[j + 4]
+        r5 = pre[j + 5]
+        r6 = pre[j + 6]
+        r7 = pre[j + 7]
+        for i in range(length):
+            out[i] += (((w0[i] * r0 + w1[i] * r1) + (w2[i] * r2 + w3[i] * r3))
+                       + ((w4[i] * r4 + w5[i] * r5) + (w6[i] * r6 + w7[i] * r7)))
+        j += 8
+    if j + 4 <= rows:
+        w0 = matrix[j]
+        w1 = matrix[j + 1]
+        w2 = matrix[j + 2]
+        w3 = matrix[j + 3]
+        r0 = pre[j]
+        r1 = pre[j + 1]
+        r2 = pre[j + 2]
+        r3 = pre[j + 3]
+        for i in range(length):
+            out[i] += (w0[i] * r0 + w1[i] * r1) + (w2[i] * r2 + w3[i] * r3)
+        j += 4
+    if j + 2 <= rows:
+        w0 = matrix[j]
+        w1 = matrix[j + 1]
+        r0 = pre[j]
+        r1 = pre[j + 1]
+        for i in range(length):
+            out[i] += w0[i] * r0 + w1[i] * r1
+        j += 2
+    if j < rows:
+        w0 = matrix[j]
+        r0 = pre[j]
+        for i in range(length):
+            out[i] += w0[i] * r0
+
+
+@njit(**_NUMERIC)
+def _forward_dot(matrix, rows, length, pre, out):
+    r"""``out[i] = matrix[i] . pre[:length]`` for a matrix stored with postsynaptic rows (the
+    padding of ``pre`` is zero).
+
+    Without reassociation (``fastmath``) the compiler cannot vectorise a sum; eight (then four,
+    two, one) rows at a time give as many independent chains of additions instead, each summing
+    in the natural order.
+    """
+    i = 0
+    while i + 8 <= rows:
+        w0 = matrix[i]
+        w1 = matrix[i + 1]
+        w2 = matrix[i + 2]
+        w3 = matrix[i + 3]
+        w4 = matrix[i + 4]
+        w5 = matrix[i + 5]
+        w6 = matrix[i + 6]
+        w7 = matrix[i + 7]
+        s0 = 0.0
+        s1 = 0.0
+        s2 = 0.0
+        s3 = 0.0
+        s4 = 0.0
+        s5 = 0.0
+        s6 = 0.0
+        s7 = 0.0
+        for j in range(length):
+            r = pre[j]
+            s0 += w0[j] * r
+            s1 += w1[j] * r
+            s2 += w2[j] * r
+            s3 += w3[j] * r
+            s4 += w4[j] * r
+            s5 += w5[j] * r
+            s6 += w6[j] * r
+            s7 += w7[j] * r
+        out[i] = s0
+        out[i + 1] = s1
+        out[i + 2] = s2
+        out[i + 3] = s3
+        out[i + 4] = s4
+        out[i + 5] = s5
+        out[i + 6] = s6
+        out[i + 7] = s7
+        i += 8
+    if i + 4 <= rows:
+        w0 = matrix[i]
+        w1 = matrix[i + 1]
+        w2 = matrix[i + 2]
+        w3 = matrix[i + 3]
+        s0 = 0.0
+        s1 = 0.0
+        s2 = 0.0
+        s3 = 0.0
+        for j in range(length):
+            r = pre[j]
+            s0 += w0[j] * r
+            s1 += w1[j] * r
+            s2 += w2[j] * r
+            s3 += w3[j] * r
+        out[i] = s0
+        out[i + 1] = s1
+        out[i + 2] = s2
+        out[i + 3] = s3
+        i += 4
+    if i + 2 <= rows:
+        w0 = matrix[i]
+        w1 = matrix[i + 1]
+        s0 = 0.0
+        s1 = 0.0
+        for j in range(length):
+            r = pre[j]
+            s0 += w0[j] * r
+            s1 += w1[j] * r
+        out[i] = s0
+        out[i + 1] = s1
+        i += 2
+    if i < rows:
+        w0 = matrix[i]
+        s0 = 0.0
+        for j in range(length):
+            s0 += w0[j] * pre[j]
+        out[i] = s0
+
+
+@njit(**_NUMERIC)
+def _learn(weights, traces, rows, length, a, a_stride, b, b_stride, B, rate_dt, filtered, decay,
+           induction):
+    r"""Induction, :math:`\tau_w` low-pass and consolidation of one matrix in one pass over it.
+
+    Row ``r`` has the induction term ``I = sum_s a[s * a_stride + r] * b[s * b_stride:][:length]
+    / B``: Eq. 6 averaged over the batch, ``post.T @ pre / B`` in the orientation of the stored
+    rows. The trace becomes ``I + (T - I) * decay`` (``I`` when unfiltered) and then
+    ``W += rate_dt * T``, as :func:`core.plasticity.filter_and_consolidate` does after
+    :func:`~core.plasticity.induction_terms`.
+    """
+    for r in range(rows):
+        if B == 1:
+            p = a[r]
+            if filtered:
+                for i in range(length):
+                    x = p * b[i]
+                    y = x + (traces[r, i] - x) * decay
+                    traces[r, i] = y
+                    weights[r, i] += rate_dt * y
+            else:
+                for i in range(length):
+                    x = p * b[i]
+                    traces[r, i] = x
+                    weights[r, i] += rate_dt * x
+        else:
+            for i in range(length):
+                induction[i] = 0.0
+            for s in range(B):
+                p = a[s * a_stride + r]
+                q = b[s * b_stride:s * b_stride + length]
+                for i in range(length):
+                    induction[i] += p * q[i]
+            for i in range(length):
+                x = induction[i] / B
+                y = x + (traces[r, i] - x) * decay if filtered else x
+                traces[r, i] = y
+                weights[r, i] += rate_dt * y
+
+
+@njit(**_NUMERIC)
+def _learn_bias(bias, trace, error, stride, n, B, rate_dt, filtered, decay):
+    """As :func:`_learn` for a threshold: a weight from an input fixed at 1."""
+    for i in range(n):
+        x = 0.0
+        for s in range(B):
+            x += error[s * stride + i] * 1.0
+        x = x / B
+        y = x + (trace[i] - x) * decay if filtered else x
+        trace[i] = y
+        bias[i] += rate_dt * y
+
+
+# ------------------------------------------------------------------------------------------------
+# Simulation on the working buffers (compiled once: no argument's type depends on the depth)
+# ------------------------------------------------------------------------------------------------
+
+@njit(cache=True, error_model="numpy", fastmath=False, nogil=True)
+def _simulate(n_steps, N, B, size, width, offset, noise_at, m_kind, m_post, m_pre, m_pre_rows,
+              m_rows, m_length, m_rate, pool_W, pool_T, bias, bias_T, has_bias, u, rate, second,
+              input_pattern, target_pattern, noise, noise_scale, has_noise, nudging, learn, kind,
+              gamma, beta, theta, dt, g_lk, g_B, g_A, g_D, g_som, att_hidden, att_output, att_I,
+              filtered_w, decay_w, filtered_0, decay_0, time, pattern_time):
+    """Run ``n_steps`` Euler-Maruyama steps on the working buffers (updated in place).
+
+    ``u`` holds the somatic potentials, ``rate`` the filtered input in population 0 (the rates of
+    the somata are computed here) and ``second`` the filtered target in population ``N``;
+    ``pool_W[q]``, ``pool_T[q]``, ``bias[p]`` and ``bias_T[p]`` the weights, thresholds and their
+    traces. ``m_rate[q]`` is matrix q's learning rate (thresholds share it). Returns the clocks.
+    """
+    n_pop = 2 * N
+    total = offset[n_pop]
+    first = offset[1]  # where the somata start: population 0 is the input
+    n_mat = m_kind.shape[0]
+
+    v = np.zeros(total)         # basal v_B (pyramids) or dendritic v_I (interneurons)
+    v_TD = np.zeros(total)      # top-down part of v_A (hidden pyramids)
+    error = np.zeros(total)     # postsynaptic factors of Eqs. 7 and 8
+    scratch = np.zeros(total)   # postsynaptic factors of Eqs. 9 and 10
+    xi = np.zeros(total)        # one step's noise in this layout
+    mask = np.zeros(total, np.bool_)
+    attenuation = np.zeros(total)
+    ones = np.ones(total)
+    g_first = np.zeros(total)   # g_B (pyramids) or g_D (interneurons)
+    g_second = np.zeros(total)  # g_A, g_som (output while nudging, interneurons) or 0
+    # ``second`` is what g_second pulls towards: v_A (hidden pyramids), the target (output) and
+    # u_P[k+1] (interneurons of layer k, the teaching input).
+    for p in range(1, n_pop):
+        if p < N:
+            att, g1, g2 = att_hidden, g_B, g_A
+        elif p == N:
+            att, g1, g2 = att_output, g_B, g_som if nudging else 0.0
+        else:
+            att, g1, g2 = att_I, g_D, g_som
+        for s in range(B):
+            at = offset[p] + s * width[p]
+            for i in range(size[p]):
+                mask[at + i] = True
+                attenuation[at + i] = att
+                g_first[at + i] = g1
+                g_second[at + i] = g2
+    plastic = np.zeros(n_mat, np.bool_)
+    need_errors = False
+    if learn:
+        for q in range(n_mat):
+            plastic[q] = m_rate[q] != 0.0
+            need_errors = need_errors or (plastic[q] and (m_kind[q] == UP or m_kind[q] == IP))
+    induction = np.zeros(max(m_length.max(), 1))
+
+    _rates(u[first:], mask[first:], rate[first:], kind, gamma, beta, theta)
+    for step in range(n_steps):
+        # 1. dendritic potentials (Eqs. 3-5) from the rates and weights at time t
+        for q in range(n_mat):
+            post, pre, kq = m_post[q], m_pre[q], m_kind[q]
+            out = v_TD if kq == DOWN else (second if kq == PI else v)
+            for s in range(B):
+                at_pre = offset[pre] + s * width[pre]
+                at_out = offset[post] + s * width[post]
+                pre_s = rate[at_pre:at_pre + width[pre]]
+                out_s = out[at_out:at_out + width[post]]
+                if m_pre_rows[q]:
+                    _forward_axpy(pool_W[q], m_rows[q], m_length[q], pre_s, out_s)
+                else:
+                    _forward_dot(pool_W[q], m_rows[q], m_length[q], pre_s, out_s)
+                if (kq == UP or kq == IP) and has_bias[post]:
+                    threshold = bias[post]
+                    for i in range(size[post]):
+                        out_s[i] = out_s[i] + threshold[i]
+        for k in range(1, N):
+            v_A = second[offset[k]:offset[k + 1]]
+            top_down = v_TD[offset[k]:offset[k + 1]]
+            for e in range(v_A.shape[0]):
+                v_A[e] = top_down[e] + v_A[e]  # Eq. 4: top-down + lateral
+
+        # 2. plasticity from the compartments at time t (the weights change only after step 1).
+        # In reverse: the matrices read last by the forward pass are still in L1 then, and the
+        # next step's forward pass starts with those learned last. This zig-zag roughly halves
+        # the traffic from L2, which bounds plasticity (weights and traces exceed L1).
+        if need_errors:
+            _prediction_errors(rate[first:], v[first:], attenuation[first:], mask[first:],
+                               error[first:], kind, gamma, beta, theta)
+        for q in range(n_mat - 1, -1, -1):
+            if not plastic[q]:
+                continue
+            post, pre, kq = m_post[q], m_pre[q], m_kind[q]
+            lo, hi = offset[post], offset[post + 1]
+            if kq == UP or kq == IP:
+                factor = error[lo:hi]
+            elif kq == DOWN:
+                factor = scratch[lo:hi]
+                _prediction_errors(rate[lo:hi], v_TD[lo:hi], ones[lo:hi], mask[lo:hi], factor,
+                                   kind, gamma, beta, theta)
+            else:
+                factor = scratch[lo:hi]
+                v_A = second[lo:hi]
+                for e in range(factor.shape[0]):
+                    factor[e] = 0.0 - v_A[e]  # Eq. 9 with v_rest = 0
+            presynaptic = rate[offset[pre]:offset[pre + 1]]
+            rate_dt = m_rate[q] * dt
+            if m_pre_rows[q]:
+                a, a_stride, b, b_stride = presynaptic, width[pre], factor, width[post]
+            else:
+                a, a_stride, b, b_stride = factor, width[post], presynaptic, width[pre]
+            _learn(pool_W[q], pool_T[q], m_rows[q], m_length[q], a, a_stride, b, b_stride, B,
+                   rate_dt, filtered_w, decay_w, induction)
+            if (kq == UP or kq == IP) and has_bias[post]:
+                _learn_bias(bias[post], bias_T[post], factor, width[post], size[post], B, rate_dt,
+                            filtered_w, decay_w)
+
+        # 3. somata. The interneurons' teaching input is the next layer's potential at time t.
+        for k in range(1, N):
+            teacher = u[offset[k + 1]:offset[k + 2]]
+            taught = second[offset[N + k]:offset[N + k + 1]]
+            for e in range(taught.shape[0]):
+                taught[e] = teacher[e]
+        if has_noise:
+            draws = noise[step]
+            for p in range(1, n_pop):
+                for s in range(B):
+                    at = offset[p] + s * width[p]
+                    source = noise_at[p] + s * size[p]
+                    for i in range(size[p]):
+                        xi[at + i] = draws[source + i]
+        _somata(u[first:], v[first:], second[first:], g_first[first:], g_second[first:],
+                xi[first:], noise_scale, mask[first:], rate[first:], dt, g_lk, kind, gamma, beta,
+                theta)
+
+        # 4. inputs and targets approach the pattern through the tau_0 low-pass
+        for s in range(B):
+            r_0 = rate[offset[0] + s * width[0]:offset[0] + s * width[0] + size[0]]
+            target = second[offset[N] + s * width[N]:offset[N] + s * width[N] + size[N]]
+            if filtered_0:
+                for i in range(size[0]):
+                    d = input_pattern[s, i]
+                    r_0[i] = d + (r_0[i] - d) * decay_0
+                for i in range(size[N]):
+                    d = target_pattern[s, i]
+                    target[i] = d + (target[i] - d) * decay_0
+            else:
+                for i in range(size[0]):
+                    r_0[i] = input_pattern[s, i]
+                for i in range(size[N]):
+                    target[i] = target_pattern[s, i]
+        time += dt
+        pattern_time += dt
+    return time, pattern_time
+
+
+# ------------------------------------------------------------------------------------------------
+# Python side: the layout, and copying the network in and out (a few dozen NumPy operations per
+# call, a few tens of microseconds; the per-depth numba wrapper they replace took 11 s to compile
+# for every depth)
+# ------------------------------------------------------------------------------------------------
+
+_MATRIX_KINDS = {"W_up": UP, "W_down": DOWN, "W_IP": IP, "W_PI": PI}
+
+
+@functools.lru_cache(maxsize=64)
+def _layout(sizes, B):
+    """Working layout of a network with layer sizes ``sizes`` and batch size ``B``.
+
+    Returns
+    -------
+    SimpleNamespace
+        Per population ``p``: ``size``, padded row ``width``, ``offset`` in the flat buffers
+        (one entry more: their length) and ``noise_at``, where its draws start in one step's
+        noise. Per matrix ``q`` (W_up of layers 1..N, then W_down, W_IP, W_PI of each hidden
+        layer): ``names`` (``(name, layer)``), ``kind``, ``post`` and ``pre`` populations,
+        ``pre_rows`` (stored with presynaptic rows), ``rows`` and row ``length``.
+    """
+    N = len(sizes) - 1
+    size = np.array([sizes[0], *sizes[1:], *sizes[2:]], dtype=np.int64)
+    width = (size + PAD - 1) // PAD * PAD
+    offset = np.concatenate([[0], np.cumsum(B * width)]).astype(np.int64)
+    noise_at = np.zeros(len(size), dtype=np.int64)
+    noise_at[1:] = np.concatenate([[0], np.cumsum(B * size[1:-1])])
+    names, post, pre = [], [], []
+    for k in range(1, N + 1):
+        names.append(("W_up", k)), post.append(k), pre.append(k - 1)
+    for k in range(1, N):
+        names += [("W_down", k), ("W_IP", k), ("W_PI", k)]
+        post += [k, N + k, k]
+        pre += [k + 1, k, N + k]
+    post, pre = np.array(post, dtype=np.int64), np.array(pre, dtype=np.int64)
+    pre_rows = size[post] >= size[pre]
+    rows = np.where(pre_rows, size[pre], size[post])
+    length = np.where(pre_rows, width[post], width[pre])
+    layout = SimpleNamespace(
+        N=N, size=size, width=width, offset=offset, noise_at=noise_at, names=tuple(names),
+        kind=np.array([_MATRIX_KINDS[name] for name, _ in names], dtype=np.int64),
+        post=post, pre=pre, pre_rows=pre_rows, rows=rows.astype(np.int64),
+        length=length.astype(np.int64))
+    for value in vars(layout).values():
+        if isinstance(value, np.ndarray):
+            value.flags.writeable = False  # shared by every call through the cache
+    return layout
+
+
+def _segment(flat, layout, p, B):
+    """Population ``p``'s ``(B, size)`` block of a flat working buffer, as a view."""
+    block = flat[layout.offset[p]:layout.offset[p + 1]].reshape(B, layout.width[p])
+    return block[:, :layout.size[p]]
+
+
+def _working_matrix(pool, layout, q):
+    """Matrix ``q``'s block of a pool in the orientation of the network's matrix, as a view."""
+    block = pool[q, :layout.rows[q], :layout.length[q]]
+    n_post, n_pre = layout.size[layout.post[q]], layout.size[layout.pre[q]]
+    return block[:n_pre, :n_post].T if layout.pre_rows[q] else block[:n_post, :n_pre]
+
+
+def advance_compiled(net, ctx, n_steps, noise, learn):
+    """Advance ``net`` by ``n_steps`` Euler-Maruyama steps in compiled code.
+
+    Same signature and trajectory as :func:`core.dynamics._advance_numpy`.
+
+    Parameters
+    ----------
+    net : Network
+        Updated in place: potentials, filtered inputs and targets, plastic weights and
+        thresholds with their traces, and the clocks. Results are written into the existing
+        arrays, so references to them see the new values.
+    ctx : SimpleNamespace
+        From :func:`core.dynamics.context`.
+    n_steps : int
+    noise : ndarray, shape (n_steps, noise_size(net)), or None
+        Standard normal numbers, consumed in the order documented in :mod:`core.dynamics`.
+    learn : bool
+        Plasticity on for this block.
+    """
+    if n_steps <= 0:
+        return
+    p, w, s = ctx.p, net.weights, net.state
+    B = net.batch_size
+    layout = _layout(tuple(net.sizes), B)
+    N, n_mat = layout.N, len(layout.names)
+
+    rates = np.array([ctx.rates[name][k] for name, k in layout.names], dtype=np.float64)
+    plastic = [learn and rate != 0.0 for rate in rates]
+    n_pool = n_mat * int(layout.rows.max()) * int(layout.length.max())
+    # Traces start 2 KiB (mod 4 KiB) after the weights: loads from one and stores to the other
+    # then never share their low 12 address bits, which would stall the loads ("4K aliasing").
+    gap = (256 - n_pool) % 512
+    both = np.zeros(2 * n_pool + gap)
+    shape = (n_mat, int(layout.rows.max()), int(layout.length.max()))
+    pool_W = both[:n_pool].reshape(shape)
+    pool_T = both[n_pool + gap:].reshape(shape)
+    for q, (name, k) in enumerate(layout.names):
+        _working_matrix(pool_W, layout, q)[...] = getattr(w, name)[k]
+        _working_matrix(pool_T, layout, q)[...] = getattr(s.traces, name)[k]
+
+    n_pop = len(layout.size)
+    bias = np.zeros((n_pop, int(layout.width.max())))
+    bias_T = np.zeros_like(bias)
+    has_bias = np.zeros(n_pop, dtype=np.bool_)
+    thresholds = [(k, "b_up", k) for k in w.b_up] + [(N + k, "b_IP", k) for k in w.b_IP]
+    for population, name, k in thresholds:
+        n = layout.size[population]
+        has_bias[population] = True
+        bias[population, :n] = getattr(w, name)[k]
+        bias_T[population, :n] = getattr(s.traces, name)[k]
+
+    total = int(layout.offset[-1])
+    u, rate, second = np.zeros(total), np.zeros(total), np.zeros(total)
+    _segment(rate, layout, 0, B)[...] = s.r_input
+    _segment(second, layout, N, B)[...] = s.u_target
+    somata = [(k, s.u_P[k]) for k in range(1, N + 1)] + [(N + k, s.u_I[k]) for k in range(1, N)]
+    for population, potential in somata:
+        _segment(u, layout, population, B)[...] = potential
+
+    if noise is None:
+        noise, has_noise = _NO_NOISE, False
+    else:
+        noise, has_noise = np.ascontiguousarray(noise, dtype=np.float64), True
+    filtered_w, filtered_0 = p.tau_w != 0, p.tau_0 != 0
+    time, pattern_time = _simulate(
+        int(n_steps), N, B, layout.size, layout.width, layout.offset, layout.noise_at,
+        layout.kind, layout.post, layout.pre, layout.pre_rows, layout.rows, layout.length, rates,
+        pool_W, pool_T, bias, bias_T, has_bias, u, rate, second,
+        np.ascontiguousarray(s.input_pattern, dtype=np.float64),
+        np.ascontiguousarray(s.target_pattern, dtype=np.float64),
+        noise, float(p.sigma * np.sqrt(p.dt)), has_noise, bool(net.nudging), bool(learn),
+        LOGISTIC if p.transfer == "logistic" else SOFT_RECTIFIER,
+        float(p.gamma), float(p.beta), float(p.theta),
+        float(p.dt), float(p.g_lk), float(p.g_B), float(p.g_A), float(p.g_D), float(p.g_som),
+        float(basal_attenuation(p.g_lk, p.g_B, p.g_A)), float(basal_attenuation(p.g_lk, p.g_B, 0.0)),
+        float(interneuron_attenuation(p.g_lk, p.g_D)),
+        filtered_w, float(np.exp(-p.dt / p.tau_w)) if filtered_w else 0.0,
+        filtered_0, float(np.exp(-p.dt / p.tau_0)) if filtered_0 else 0.0,
+        float(s.time), float(s.pattern_time))
+
+    # Back into the network's own arrays (``[...] =``), so that the objects stay the same.
+    for population, potential in somata:
+        potential[...] = _segment(u, layout, population, B)
+    s.r_input[...] = _segment(rate, layout, 0, B)
+    s.u_target[...] = _segment(second, layout, N, B)
+    for q, (name, k) in enumerate(layout.names):
+        if plastic[q]:
+            getattr(w, name)[k][...] = _working_matrix(pool_W, layout, q)
+            getattr(s.traces, name)[k][...] = _working_matrix(pool_T, layout, q)
+    for population, name, k in thresholds:
+        matrix = "W_up" if name == "b_up" else "W_IP"
+        if plastic[layout.names.index((matrix, k))]:
+            n = layout.size[population]
+            getattr(w, name)[k][...] = bias[population, :n]
+            getattr(s.traces, name)[k][...] = bias_T[population, :n]
+    s.steps += n_steps
+    s.time, s.pattern_time = time, pattern_time
+
+
+_NO_NOISE = np.zeros((0, 0))
