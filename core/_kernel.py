@@ -14,10 +14,11 @@ differs in three places only:
 
 Working layout
 --------------
-:func:`_advance` copies the network into working buffers, :func:`_simulate` runs the steps on them
-and :func:`_advance` writes the results back into the network's own arrays, so callers see the
-same array objects updated in place. :func:`_simulate` takes no per-layer tuples and is compiled
-once for every depth; only the thin :func:`_advance` is specialised per depth.
+:func:`advance_compiled` copies the network into working buffers, :func:`_simulate` runs the
+steps on them, and the results are written back into the network's own arrays, so callers see
+the same array objects updated in place. No argument of :func:`_simulate` depends on the depth
+(no per-layer tuples), so it is compiled once -- ~20 s, then loaded from numba's on-disk cache --
+for every network.
 
 * Populations are numbered 0 (the input), ``k`` (pyramids of layer ``k``) and ``N + k``
   (interneurons of hidden layer ``k``). Every per-neuron quantity lives in one flat vector with a
@@ -535,13 +536,14 @@ def _simulate(n_steps, N, B, size, width, offset, noise_at, m_kind, m_post, m_pr
             for e in range(taught.shape[0]):
                 taught[e] = teacher[e]
         if has_noise:
-            draws = noise[step]
             for p in range(1, n_pop):
                 for s in range(B):
                     at = offset[p] + s * width[p]
                     source = noise_at[p] + s * size[p]
-                    for i in range(size[p]):
-                        xi[at + i] = draws[source + i]
+                    draws = noise[step, source:source + size[p]]
+                    padded = xi[at:at + size[p]]
+                    for i in range(draws.shape[0]):
+                        padded[i] = draws[i]
         _somata(u[first:], v[first:], second[first:], g_first[first:], g_second[first:],
                 xi[first:], noise_scale, mask[first:], rate[first:], dt, g_lk, kind, gamma, beta,
                 theta)
@@ -568,9 +570,9 @@ def _simulate(n_steps, N, B, size, width, offset, noise_at, m_kind, m_post, m_pr
 
 
 # ------------------------------------------------------------------------------------------------
-# Python side: the layout, and copying the network in and out (a few dozen NumPy operations per
-# call, a few tens of microseconds; the per-depth numba wrapper they replace took 11 s to compile
-# for every depth)
+# Python side: the layout, and copying the network in and out. That costs ~0.1 ms per call, a few
+# dozen NumPy operations, which is negligible for blocks of many steps; a numba function taking
+# the per-layer arrays would be faster but would be compiled anew for every depth (~11 s each).
 # ------------------------------------------------------------------------------------------------
 
 _MATRIX_KINDS = {"W_up": UP, "W_down": DOWN, "W_IP": IP, "W_PI": PI}
@@ -584,10 +586,12 @@ def _layout(sizes, B):
     -------
     SimpleNamespace
         Per population ``p``: ``size``, padded row ``width``, ``offset`` in the flat buffers
-        (one entry more: their length) and ``noise_at``, where its draws start in one step's
-        noise. Per matrix ``q`` (W_up of layers 1..N, then W_down, W_IP, W_PI of each hidden
-        layer): ``names`` (``(name, layer)``), ``kind``, ``post`` and ``pre`` populations,
-        ``pre_rows`` (stored with presynaptic rows), ``rows`` and row ``length``.
+        (one entry more: their length ``total``) and ``noise_at``, where its draws start in one
+        step's noise. Per matrix ``q`` (W_up of layers 1..N, then W_down, W_IP, W_PI of each
+        hidden layer): ``names`` (``(name, layer)``), ``kind``, ``post`` and ``pre`` populations,
+        ``pre_rows`` (stored with presynaptic rows), ``rows``, row ``length`` and ``windows``
+        (its index into a pool, and whether that view is the transpose). Shared through the
+        cache, so every array is read-only.
     """
     N = len(sizes) - 1
     size = np.array([sizes[0], *sizes[1:], *sizes[2:]], dtype=np.int64)
@@ -604,30 +608,39 @@ def _layout(sizes, B):
         pre += [k + 1, k, N + k]
     post, pre = np.array(post, dtype=np.int64), np.array(pre, dtype=np.int64)
     pre_rows = size[post] >= size[pre]
-    rows = np.where(pre_rows, size[pre], size[post])
-    length = np.where(pre_rows, width[post], width[pre])
+    rows = np.where(pre_rows, size[pre], size[post]).astype(np.int64)
+    length = np.where(pre_rows, width[post], width[pre]).astype(np.int64)
+    windows = tuple(((q, slice(0, int(size[pre[q]])), slice(0, int(size[post[q]]))), True)
+                    if pre_rows[q] else
+                    ((q, slice(0, int(size[post[q]])), slice(0, int(size[pre[q]]))), False)
+                    for q in range(len(names)))
+    segments = tuple((int(offset[p]), int(offset[p + 1]), int(width[p]), int(size[p]))
+                     for p in range(len(size)))
+    pool_shape = (len(names), int(rows.max()), int(length.max()))
     layout = SimpleNamespace(
-        N=N, size=size, width=width, offset=offset, noise_at=noise_at, names=tuple(names),
+        N=N, B=B, size=size, width=width, offset=offset, noise_at=noise_at, total=int(offset[-1]),
+        segments=segments, names=tuple(names),
         kind=np.array([_MATRIX_KINDS[name] for name, _ in names], dtype=np.int64),
-        post=post, pre=pre, pre_rows=pre_rows, rows=rows.astype(np.int64),
-        length=length.astype(np.int64))
+        post=post, pre=pre, pre_rows=pre_rows, rows=rows, length=length, windows=windows,
+        pool_shape=pool_shape, bias_width=int(width.max()))
     for value in vars(layout).values():
         if isinstance(value, np.ndarray):
-            value.flags.writeable = False  # shared by every call through the cache
+            value.flags.writeable = False
     return layout
 
 
-def _segment(flat, layout, p, B):
+def _aligned_zeros(n):
+    """Zeros starting on a 64-byte boundary: padded rows then start on a vector boundary and no
+    vector load straddles two cache lines (NumPy only guarantees 16 bytes)."""
+    buffer = np.zeros(n + 8)
+    start = (-buffer.ctypes.data // 8) % 8
+    return buffer[start:start + n]
+
+
+def _segment(flat, layout, p):
     """Population ``p``'s ``(B, size)`` block of a flat working buffer, as a view."""
-    block = flat[layout.offset[p]:layout.offset[p + 1]].reshape(B, layout.width[p])
-    return block[:, :layout.size[p]]
-
-
-def _working_matrix(pool, layout, q):
-    """Matrix ``q``'s block of a pool in the orientation of the network's matrix, as a view."""
-    block = pool[q, :layout.rows[q], :layout.length[q]]
-    n_post, n_pre = layout.size[layout.post[q]], layout.size[layout.pre[q]]
-    return block[:n_pre, :n_post].T if layout.pre_rows[q] else block[:n_post, :n_pre]
+    lo, hi, width, size = layout.segments[p]
+    return flat[lo:hi].reshape(layout.B, width)[:, :size]
 
 
 def advance_compiled(net, ctx, n_steps, noise, learn):
@@ -654,57 +667,66 @@ def advance_compiled(net, ctx, n_steps, noise, learn):
     p, w, s = ctx.p, net.weights, net.state
     B = net.batch_size
     layout = _layout(tuple(net.sizes), B)
-    N, n_mat = layout.N, len(layout.names)
+    N = layout.N
 
     rates = np.array([ctx.rates[name][k] for name, k in layout.names], dtype=np.float64)
     plastic = [learn and rate != 0.0 for rate in rates]
-    n_pool = n_mat * int(layout.rows.max()) * int(layout.length.max())
+    n_pool = int(np.prod(layout.pool_shape))
     # Traces start 2 KiB (mod 4 KiB) after the weights: loads from one and stores to the other
     # then never share their low 12 address bits, which would stall the loads ("4K aliasing").
     gap = (256 - n_pool) % 512
-    both = np.zeros(2 * n_pool + gap)
-    shape = (n_mat, int(layout.rows.max()), int(layout.length.max()))
-    pool_W = both[:n_pool].reshape(shape)
-    pool_T = both[n_pool + gap:].reshape(shape)
-    for q, (name, k) in enumerate(layout.names):
-        _working_matrix(pool_W, layout, q)[...] = getattr(w, name)[k]
-        _working_matrix(pool_T, layout, q)[...] = getattr(s.traces, name)[k]
+    both = _aligned_zeros(2 * n_pool + gap)
+    pool_W = both[:n_pool].reshape(layout.pool_shape)
+    pool_T = both[n_pool + gap:].reshape(layout.pool_shape)
+    for (name, k), (window, transposed) in zip(layout.names, layout.windows):
+        weights, trace = getattr(w, name)[k], getattr(s.traces, name)[k]
+        pool_W[window] = weights.T if transposed else weights
+        pool_T[window] = trace.T if transposed else trace
 
-    n_pop = len(layout.size)
-    bias = np.zeros((n_pop, int(layout.width.max())))
+    n_pop = len(layout.segments)
+    bias = np.zeros((n_pop, layout.bias_width))
     bias_T = np.zeros_like(bias)
     has_bias = np.zeros(n_pop, dtype=np.bool_)
-    thresholds = [(k, "b_up", k) for k in w.b_up] + [(N + k, "b_IP", k) for k in w.b_IP]
-    for population, name, k in thresholds:
-        n = layout.size[population]
+    thresholds = [(k, "b_up", k, "W_up") for k in w.b_up] + \
+                 [(N + k, "b_IP", k, "W_IP") for k in w.b_IP]
+    for population, name, k, _ in thresholds:
+        n = layout.segments[population][3]
         has_bias[population] = True
         bias[population, :n] = getattr(w, name)[k]
         bias_T[population, :n] = getattr(s.traces, name)[k]
 
-    total = int(layout.offset[-1])
-    u, rate, second = np.zeros(total), np.zeros(total), np.zeros(total)
-    _segment(rate, layout, 0, B)[...] = s.r_input
-    _segment(second, layout, N, B)[...] = s.u_target
+    u = _aligned_zeros(layout.total)
+    rate = _aligned_zeros(layout.total)
+    second = _aligned_zeros(layout.total)
+    _segment(rate, layout, 0)[...] = s.r_input
+    _segment(second, layout, N)[...] = s.u_target
     somata = [(k, s.u_P[k]) for k in range(1, N + 1)] + [(N + k, s.u_I[k]) for k in range(1, N)]
     for population, potential in somata:
-        _segment(u, layout, population, B)[...] = potential
+        _segment(u, layout, population)[...] = potential
 
+    # np.require: writable C-contiguous float arrays keep the one compiled signature.
     if noise is None:
         noise, has_noise = _NO_NOISE, False
     else:
-        noise, has_noise = np.ascontiguousarray(noise, dtype=np.float64), True
+        noise, has_noise = np.require(noise, np.float64, ["C", "W"]), True
+        expected = (n_steps, B * int(layout.size[1:].sum()))
+        if noise.ndim != 2 or noise.shape[0] < expected[0] or noise.shape[1] != expected[1]:
+            # The kernel reads without bounds checks: a short array must not get that far.
+            raise ValueError(f"noise has shape {noise.shape}; {n_steps} steps of this network "
+                             f"need {expected}")
     filtered_w, filtered_0 = p.tau_w != 0, p.tau_0 != 0
     time, pattern_time = _simulate(
         int(n_steps), N, B, layout.size, layout.width, layout.offset, layout.noise_at,
         layout.kind, layout.post, layout.pre, layout.pre_rows, layout.rows, layout.length, rates,
         pool_W, pool_T, bias, bias_T, has_bias, u, rate, second,
-        np.ascontiguousarray(s.input_pattern, dtype=np.float64),
-        np.ascontiguousarray(s.target_pattern, dtype=np.float64),
+        np.require(s.input_pattern, np.float64, ["C", "W"]),
+        np.require(s.target_pattern, np.float64, ["C", "W"]),
         noise, float(p.sigma * np.sqrt(p.dt)), has_noise, bool(net.nudging), bool(learn),
         LOGISTIC if p.transfer == "logistic" else SOFT_RECTIFIER,
         float(p.gamma), float(p.beta), float(p.theta),
         float(p.dt), float(p.g_lk), float(p.g_B), float(p.g_A), float(p.g_D), float(p.g_som),
-        float(basal_attenuation(p.g_lk, p.g_B, p.g_A)), float(basal_attenuation(p.g_lk, p.g_B, 0.0)),
+        float(basal_attenuation(p.g_lk, p.g_B, p.g_A)),
+        float(basal_attenuation(p.g_lk, p.g_B, 0.0)),  # the output has no apical compartment
         float(interneuron_attenuation(p.g_lk, p.g_D)),
         filtered_w, float(np.exp(-p.dt / p.tau_w)) if filtered_w else 0.0,
         filtered_0, float(np.exp(-p.dt / p.tau_0)) if filtered_0 else 0.0,
@@ -712,17 +734,16 @@ def advance_compiled(net, ctx, n_steps, noise, learn):
 
     # Back into the network's own arrays (``[...] =``), so that the objects stay the same.
     for population, potential in somata:
-        potential[...] = _segment(u, layout, population, B)
-    s.r_input[...] = _segment(rate, layout, 0, B)
-    s.u_target[...] = _segment(second, layout, N, B)
-    for q, (name, k) in enumerate(layout.names):
+        potential[...] = _segment(u, layout, population)
+    s.r_input[...] = _segment(rate, layout, 0)
+    s.u_target[...] = _segment(second, layout, N)
+    for q, ((name, k), (window, transposed)) in enumerate(zip(layout.names, layout.windows)):
         if plastic[q]:
-            getattr(w, name)[k][...] = _working_matrix(pool_W, layout, q)
-            getattr(s.traces, name)[k][...] = _working_matrix(pool_T, layout, q)
-    for population, name, k in thresholds:
-        matrix = "W_up" if name == "b_up" else "W_IP"
+            getattr(w, name)[k][...] = pool_W[window].T if transposed else pool_W[window]
+            getattr(s.traces, name)[k][...] = pool_T[window].T if transposed else pool_T[window]
+    for population, name, k, matrix in thresholds:
         if plastic[layout.names.index((matrix, k))]:
-            n = layout.size[population]
+            n = layout.segments[population][3]
             getattr(w, name)[k][...] = bias[population, :n]
             getattr(s.traces, name)[k][...] = bias_T[population, :n]
     s.steps += n_steps

@@ -38,6 +38,8 @@ from .transfer import transfer_function
 BACKENDS = ("auto", "numpy", "numba")
 MAX_BLOCK = 2000
 """Most steps advanced between two divergence checks (and noise draws)."""
+MAX_NOISE_VALUES = 1 << 20
+"""Most normal numbers drawn at once (8 MB), which caps the block of large networks."""
 RUNAWAY = 1e6
 """Potentials beyond this magnitude count as diverged (a settled network stays within ~1e2)."""
 
@@ -135,8 +137,9 @@ def _advance_numpy(net, ctx, n_steps, noise, learn):
             if noise is not None:
                 u += sqrt_dt_sigma * noise[step, offset:offset + u.size].reshape(u.shape)
                 offset += u.size
-        s.r_input = low_pass_step(s.r_input, s.input_pattern, p.dt, p.tau_0)
-        s.u_target = low_pass_step(s.u_target, s.target_pattern, p.dt, p.tau_0)
+        # in place, like the potentials: references to state arrays stay live in both back ends
+        s.r_input[...] = low_pass_step(s.r_input, s.input_pattern, p.dt, p.tau_0)
+        s.u_target[...] = low_pass_step(s.u_target, s.target_pattern, p.dt, p.tau_0)
         s.steps += 1
         s.time += p.dt
         s.pattern_time += p.dt
@@ -184,7 +187,8 @@ def _check_finite(net, before, first_step, n_steps, ctx):
 def _restore_and_raise(net, before, first_step, n_steps, ctx, where):
     weights, state = before
     biggest = net.weights.largest_magnitude()
-    net.weights, net.state = weights, state
+    net.weights.assign(weights)  # into the same arrays: whoever holds them sees the restored values
+    net.state.assign(state)
     p = ctx.p
     bound = euler_stability_bound(p.g_lk, p.g_B, p.g_A, p.g_D, p.g_som)
     raise DivergenceError(
@@ -241,7 +245,7 @@ def run(net, n_steps, *, record=(), record_every=1, learning=True, backend="auto
     times, samples = [], {name: [] for name in record}
     done = 0
     while done < n_steps:
-        block = min(n_steps - done, MAX_BLOCK)
+        block = min(n_steps - done, MAX_BLOCK, max(1, MAX_NOISE_VALUES // noise_size(net)))
         if record:
             block = min(block, record_every - net.state.steps % record_every)
         learn = _learning_on(net, ctx, learning)

@@ -58,6 +58,11 @@ class Weights:
     def copy(self):
         return self.map(np.copy)
 
+    def assign(self, other):
+        """Copy ``other``'s values into these arrays (same structure and shapes)."""
+        for (_, _, mine), (_, _, theirs) in zip(self.items(), other.items()):
+            mine[...] = theirs
+
     def largest_magnitude(self):
         """Largest finite :math:`|w|` over all arrays (for divergence messages)."""
         return max((float(np.max(np.abs(a[np.isfinite(a)]), initial=0.0))
@@ -110,6 +115,16 @@ class State:
             traces=self.traces.copy(), time=self.time, steps=self.steps,
             pattern_time=self.pattern_time,
         )
+
+    def assign(self, other):
+        """Copy ``other``'s values into these arrays (same shapes) and its clock."""
+        for mine, theirs in ((self.u_P, other.u_P), (self.u_I, other.u_I)):
+            for k in mine:
+                mine[k][...] = theirs[k]
+        for name in ("r_input", "u_target", "input_pattern", "target_pattern"):
+            getattr(self, name)[...] = getattr(other, name)
+        self.traces.assign(other.traces)
+        self.time, self.steps, self.pattern_time = other.time, other.steps, other.pattern_time
 
 
 class Network:

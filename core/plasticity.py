@@ -115,7 +115,7 @@ def filter_and_consolidate(weights, traces, induction, rates, dt, tau_w):
             eta = rates[name][k]
             if eta == 0:
                 continue
-            trace[k] = low_pass_step(trace[k], drive[k], dt, tau_w)
+            trace[k][...] = low_pass_step(trace[k], drive[k], dt, tau_w)
             W[k] += (eta * dt) * trace[k]
 
 

@@ -96,8 +96,12 @@ def test_divergence_stops_with_a_message_and_restores_the_network(backend):
     net = Network((10, 8, 4), params, seed=0)
     net.present(np.full(10, 5.0), np.full(4, 50.0))
     net.nudging = True
+    held_weights, held_potentials = net.weights.W_up[1], net.state.u_P[1]
     with pytest.raises(DivergenceError, match=r"diverged between step \d+ and \d+ .*Reduce the learning rates"):
         run(net, 20000, backend=backend)
+    # restored into the same arrays, so views held elsewhere (the app) see finite values too
+    assert net.weights.W_up[1] is held_weights and net.state.u_P[1] is held_potentials
+    assert np.all(np.isfinite(held_weights)) and np.all(np.isfinite(held_potentials))
     for _, _, W in net.weights.items():
         assert np.all(np.isfinite(W))
     for u in net.state.u_P.values():

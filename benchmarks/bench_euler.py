@@ -1,0 +1,104 @@
+"""Euler-Maruyama throughput of the Fig. 2 network (30-50-10) with the NumPy and numba back ends.
+
+Both back ends run the same network (batch 1, soft rectifier, sigma = 0.3, dt = 0.1 ms, plastic
+W_up, W_IP and W_PI as in ModelParameters' defaults, output nudged towards a target) in the same
+process, each after a warm-up call (which compiles the kernel, or loads it from numba's cache).
+Prints steps/s of ``core.dynamics.run`` for each, their ratio, and where the numba back end's time
+goes (target: >= 250,000 steps/s on one core).
+
+    python benchmarks/bench_euler.py [--seconds 1.0] [--repeats 5]
+"""
+
+import argparse
+import os
+import time
+
+# One BLAS thread: the NumPy reference's matrix products get one core, like the kernel.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+from core.dynamics import context, noise_size, run  # noqa: E402
+from core.network import Network  # noqa: E402
+from core.parameters import ModelParameters  # noqa: E402
+
+SIZES = (30, 50, 10)
+BLOCK = 2000  # steps per kernel call, as core.dynamics.MAX_BLOCK
+
+
+def fig2_network():
+    net = Network(SIZES, ModelParameters(sigma=0.3), seed=0)
+    rng = np.random.default_rng(0)
+    net.present(rng.uniform(0.0, 1.0, SIZES[0]), rng.uniform(-1.0, 1.0, SIZES[-1]))
+    net.nudging = True
+    return net
+
+
+def best_rate(function, n_steps, repeats):
+    """Best steps/s of ``function(n_steps)`` over ``repeats`` calls (the machine is shared, so the
+    best run is the one least disturbed)."""
+    best = 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function(n_steps)
+        best = max(best, n_steps / (time.perf_counter() - start))
+    return best
+
+
+def steps_for(function, seconds):
+    """A step count that keeps one timed call near ``seconds``."""
+    start = time.perf_counter()
+    function(BLOCK)
+    elapsed = time.perf_counter() - start
+    return max(BLOCK, int(seconds / elapsed * BLOCK) // BLOCK * BLOCK)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=1.0, help="length of one timed run")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+
+    rates = {}
+    for backend in ("numpy", "numba"):
+        net = fig2_network()
+        start = time.perf_counter()
+        run(net, 10, backend=backend)
+        warm_up = time.perf_counter() - start
+
+        def simulate(n_steps, net=net, backend=backend):
+            run(net, n_steps, backend=backend)
+
+        n_steps = steps_for(simulate, args.seconds)
+        rates[backend] = best_rate(simulate, n_steps, args.repeats)
+        print(f"{backend:5s}: {rates[backend]:10.0f} steps/s   (best of {args.repeats} x "
+              f"{n_steps} steps; warm-up call {warm_up:.2f} s)")
+    print(f"ratio numba / numpy: {rates['numba'] / rates['numpy']:.0f}x   "
+          f"(target: numba >= 250,000 steps/s)")
+
+    # Where the numba back end's time goes: run() also draws the noise (shared with the NumPy
+    # back end) and checks every block for divergence.
+    from core._kernel import advance_compiled
+
+    net = fig2_network()
+    ctx = context(net)
+    noise = net.rng.standard_normal((BLOCK, noise_size(net)))
+    kernel = best_rate(lambda n: [advance_compiled(net, ctx, BLOCK, noise, True)
+                                  for _ in range(n // BLOCK)], 50 * BLOCK, args.repeats)
+    draw = min(_timed(lambda: net.rng.standard_normal((BLOCK, noise_size(net))))
+               for _ in range(args.repeats * 4)) / BLOCK
+    print(f"numba: the compiled kernel alone runs {kernel:.0f} steps/s "
+          f"({1e6 / kernel:.2f} us/step); drawing the noise in run() costs "
+          f"{draw * 1e6:.2f} us/step ({noise_size(net)} normals)")
+
+
+def _timed(function):
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+if __name__ == "__main__":
+    main()
