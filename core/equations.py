@@ -354,7 +354,7 @@ def self_predicting_weights(W_up_next, W_down, g_lk, g_B, g_D, g_A_next):
 
 
 def self_predicting_scale(g_lk, g_B, g_D, g_A_next):
-    r"""The factor :math:`rac{g_B (g_\mathrm{lk} + g_D)}{g_D (g_\mathrm{lk} + g_B + g_A')}` relating
+    r"""The factor :math:`\frac{g_B (g_\mathrm{lk} + g_D)}{g_D (g_\mathrm{lk} + g_B + g_A')}` relating
     :math:`W^{IP}_{k,k}` (and interneuron thresholds) to :math:`W^{PP}_{k+1,k}` (and thresholds)
     in the self-predicting state; see :func:`self_predicting_weights`."""
     return g_B * (g_lk + g_D) / (g_D * (g_lk + g_B + g_A_next))

@@ -25,19 +25,20 @@ def learning_rates(params, n_layers):
         :math:`\\eta^{PP}_{k,k-1}`; thresholds share the rate of their matrix.
     """
     hidden = n_layers - 1
-    up = validation.per_layer("eta_PP_up", params.eta_PP_up, n_layers)
-    down = validation.per_layer("eta_PP_down", params.eta_PP_down, max(hidden, 1))
-    ip = validation.per_layer("eta_IP", params.eta_IP, max(hidden, 1))
-    pi = validation.per_layer("eta_PI", params.eta_PI, max(hidden, 1))
 
-    def table(values, first, switch):
-        return {first + i: (v if switch else 0.0) for i, v in enumerate(values)}
+    def table(name, count, switch):
+        # a switched-off quantity needs no valid rate list (e.g. the default two rates of
+        # eta_PP_up in a deeper network whose bottom-up weights are frozen)
+        if not switch or count == 0:
+            return {k: 0.0 for k in range(1, count + 1)}
+        values = validation.per_layer(name, getattr(params, name), count)
+        return {k: v for k, v in enumerate(values, start=1)}
 
     rates = {
-        "W_up": table(up, 1, params.learn_PP_up),
-        "W_down": table(down[:hidden], 1, params.learn_PP_down),
-        "W_IP": table(ip[:hidden], 1, params.learn_IP),
-        "W_PI": table(pi[:hidden], 1, params.learn_PI),
+        "W_up": table("eta_PP_up", n_layers, params.learn_PP_up),
+        "W_down": table("eta_PP_down", hidden, params.learn_PP_down),
+        "W_IP": table("eta_IP", hidden, params.learn_IP),
+        "W_PI": table("eta_PI", hidden, params.learn_PI),
     }
     rates["b_up"], rates["b_IP"] = rates["W_up"], rates["W_IP"]
     return rates

@@ -38,6 +38,9 @@ def test_learning_rate_list_must_fit_the_depth():
     net = Network((4, 3, 3, 2), ModelParameters(eta_PP_up=[0.1, 0.2]), seed=0)
     with pytest.raises(ValueError, match=r"eta_PP_up has 2 rates .* needs 3"):
         run(net, 1)
+    # frozen bottom-up weights need no fitting list: the default two rates are fine
+    net.params.learn_PP_up = False
+    run(net, 1)
 
 
 @pytest.mark.parametrize("dt", [2 / 1.9, 1.1, 5.0])

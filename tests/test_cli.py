@@ -95,3 +95,11 @@ def test_fig2_learns_and_computes_its_baselines(quick_metrics):
     assert baselines["shallow"] < baselines["shallow_initial"]
     assert baselines["backprop_mlp"] < 0.5 * baselines["backprop_mlp_initial"]
     assert 0 <= metrics["angles_deg"]["output_weights_vs_top_down_transposed"] <= 180
+
+
+def test_fig1_apical_error_appears_with_the_target_and_is_learned_away(quick_metrics):
+    metrics = quick_metrics("fig1")
+    onset = metrics["measurements"]["apical_sq_at_target_onset"]
+    assert onset > 3 * metrics["apical_sq_before"]
+    assert metrics["apical_sq_after"] < onset / 3
+    assert metrics["final_error"] < 0.3 * metrics["initial_error"]

@@ -8,6 +8,7 @@ from importlib import import_module
 
 EXPERIMENTS = {
     "self-prediction": "core.experiments.self_prediction",
+    "fig1": "core.experiments.fig1",
     "fig2": "core.experiments.fig2",
     "theory": "core.experiments.theory",
 }

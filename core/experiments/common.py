@@ -65,7 +65,8 @@ def _check_finite(path, value):
 
 @dataclass
 class Result:
-    """What an experiment returns: its metrics and a HoloViews figure mirroring the paper's panel."""
+    """What an experiment returns: its metrics, a HoloViews figure mirroring the paper's panel,
+    and ``extra`` objects for notebooks (e.g. the trained network), which are not saved."""
 
     metrics: dict
     figure: object = None

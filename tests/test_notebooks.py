@@ -1,0 +1,60 @@
+"""The classroom notebooks run top to bottom and are committed clean (no outputs, no counts)."""
+
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _ids(path):
+    return path.stem
+
+
+def test_the_classroom_notebooks_are_there():
+    assert len(NOTEBOOKS) >= 5, f"expected the classroom notebooks in {NOTEBOOK_DIR}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
+def test_notebook_executes(path, tmp_path):
+    """Run a temporary copy with the python3 kernel in notebooks/, as a reader would."""
+    copy = tmp_path / path.name
+    shutil.copy(path, copy)
+    notebook = nbformat.read(copy, as_version=4)
+    client = NotebookClient(notebook, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
+    try:
+        client.execute()
+    except CellExecutionError as error:
+        pytest.fail(f"{path.name}: a cell failed\n{ANSI.sub('', str(error))}", pytrace=False)
+    finally:
+        nbformat.write(notebook, copy)  # the executed copy stays in tmp_path for inspection
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
+def test_notebook_is_committed_without_outputs(path):
+    notebook = nbformat.read(path, as_version=4)
+    nbformat.validate(notebook)
+    dirty = [index for index, cell in enumerate(notebook.cells) if cell.cell_type == "code"
+             and (cell.get("outputs") or cell.get("execution_count") is not None)]
+    assert not dirty, (f"{path.name}: code cells {dirty} carry outputs or execution counts; clear "
+                       f"them with `jupyter nbconvert --clear-output --inplace {path.name}`")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
+def test_notebook_runs_at_classroom_size_by_default(path):
+    """The first code cell tagged "parameters" selects the classroom size (what the tests run)."""
+    notebook = nbformat.read(path, as_version=4)
+    parameters = [cell for cell in notebook.cells
+                  if "parameters" in cell.get("metadata", {}).get("tags", [])]
+    assert parameters, f"{path.name}: no cell tagged 'parameters'"
+    assert re.search(r"^CLASSROOM = True$", parameters[0].source, re.MULTILINE), \
+        f"{path.name}: the parameters cell must set CLASSROOM = True"
