@@ -22,6 +22,24 @@ import param
 PROVENANCES = ("paper", "SM?", "guess", "ours")
 
 
+_GREEK = {r"\Delta": "Δ", r"\sigma": "σ", r"\tau": "τ", r"\gamma": "γ", r"\beta": "β",
+          r"\theta": "θ", r"\eta": "η", r"\varphi": "φ", r"\uparrow": "↑", r"\downarrow": "↓"}
+
+
+def plain_symbol(symbol):
+    r"""The LaTeX symbol as plain text for widget labels: ``g_\mathrm{lk}`` -> ``g_lk``."""
+    text = symbol.replace(r"\mathrm", "")
+    for latex, letter in _GREEK.items():
+        text = text.replace(latex, letter)
+    return text.replace("{", "").replace("}", "").replace(" ", "")
+
+
+def _with_label(params, symbol):
+    if symbol and "label" not in params:
+        params["label"] = plain_symbol(symbol)
+    return params
+
+
 def _check_provenance(provenance):
     if provenance not in PROVENANCES:
         raise ValueError(f"provenance must be one of {PROVENANCES}, got {provenance!r}")
@@ -35,7 +53,7 @@ class PaperNumber(param.Number):
     _slot_defaults = dict(param.Number._slot_defaults, symbol=None, provenance=None)
 
     def __init__(self, default=0.0, *, symbol=None, provenance=None, **params):
-        super().__init__(default=default, **params)
+        super().__init__(default=default, **_with_label(params, symbol))
         self.symbol = symbol
         self.provenance = _check_provenance(provenance)
 
@@ -64,7 +82,8 @@ class PaperRates(param.List):
     _slot_defaults = dict(param.List._slot_defaults, symbol=None, provenance=None)
 
     def __init__(self, default=None, *, symbol=None, provenance=None, **params):
-        super().__init__(default=list(default), item_type=numbers.Real, **params)
+        super().__init__(default=list(default), item_type=numbers.Real,
+                         **_with_label(params, symbol))
         self.symbol = symbol
         self.provenance = _check_provenance(provenance)
 

@@ -52,3 +52,10 @@ def test_reversal_potentials_must_be_ordered():
     with pytest.raises(ValueError, match="E_inh = 10.0 rejected"):
         p.E_inh = 10.0
     assert p.E_inh == pytest.approx(-1 / 3)
+
+
+def test_widget_labels_are_the_papers_symbols_in_plain_text():
+    assert ModelParameters.param["g_lk"].label == "g_lk"
+    assert ModelParameters.param["dt"].label == "Δt"
+    assert ModelParameters.param["tau_w"].label == "τ_w"
+    assert ModelParameters.param["eta_PP_up"].label == "η^PP_k,k-1"
