@@ -20,6 +20,7 @@ hv.extension("bokeh")
 
 SLIDERS = ["g_lk", "g_B", "g_A", "g_D", "g_som", "sigma", "dt", "presentation_time", "tau_w",
            "tau_0"]
+SWITCHES = ["learn_PP_up", "learn_IP", "learn_PI", "learn_PP_down"]
 
 
 class App(pn.viewable.Viewer):
@@ -38,6 +39,10 @@ class App(pn.viewable.Viewer):
         self._plot_pane = pn.pane.HoloViews(self._figure(None), sizing_mode="stretch_width")
         self._step_button = pn.widgets.Button(label="Simulate one pattern", color="primary")
         self._step_button.on_click(lambda event: self.step())
+        self._reset_button = pn.widgets.Button(label="Reset")
+        self._reset_button.on_click(lambda event: self.reset())
+        self._self_predicting_button = pn.widgets.Button(label="Initialize to self-predicting state")
+        self._self_predicting_button.on_click(lambda event: self.make_self_predicting())
 
     @param.depends("preset", "seed", watch=True)
     def _build(self):
@@ -50,6 +55,15 @@ class App(pn.viewable.Viewer):
         self.status = f"{self.preset}: network {list(self.network.sizes)}, t = 0 ms"
         if hasattr(self, "_plot_pane"):
             self._plot_pane.object = self._figure(None)
+
+    def reset(self):
+        """A fresh network of the current preset and seed (slider values are the preset's)."""
+        self._build()
+
+    def make_self_predicting(self):
+        """Set the lateral weights to the analytical self-predicting state (apical silence)."""
+        self.network.make_self_predicting()
+        self.status = f"{self.preset}: lateral weights set to the self-predicting state"
 
     @param.depends("nudging", watch=True)
     def _set_nudging(self):
@@ -90,12 +104,16 @@ class App(pn.viewable.Viewer):
     @param.depends("preset", "seed")
     def _sliders(self):
         # rebuilt with the network: the sliders edit the running network's own parameters
-        return pn.Param(self.network.params, parameters=SLIDERS, show_name=False,
-                        widgets={name: {"throttled": True} for name in SLIDERS})
+        return pn.Column(
+            pn.Param(self.network.params, parameters=SLIDERS, show_name=False,
+                     widgets={name: {"throttled": True} for name in SLIDERS}),
+            pn.pane.Markdown("**Plastic weights**"),
+            pn.Param(self.network.params, parameters=SWITCHES, show_name=False))
 
     def _sidebar(self):
         controls = pn.Param(self, parameters=["preset", "seed", "nudging"], show_name=False)
-        return [controls, self._step_button, self._sliders]
+        return [controls, self._step_button,
+                pn.Row(self._reset_button, self._self_predicting_button), self._sliders]
 
     def _main(self):
         return [pn.pane.Str(self.param.status), self._plot_pane]

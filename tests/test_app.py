@@ -7,6 +7,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
+import param
 import pytest
 
 pn = pytest.importorskip("panel")
@@ -57,6 +59,28 @@ def test_unstable_dt_is_reported_not_raised():
     app.step()
     assert app.status.startswith("Stopped: dt = 1.5")
     assert app.network.state.time == 0
+
+
+def test_reset_and_self_predicting_buttons():
+    app = App(preset="fig2")
+    app.step()
+    app.make_self_predicting()
+    np.testing.assert_allclose(app.network.weights.W_PI[1], -app.network.weights.W_down[1])
+    app.reset()
+    assert app.network.state.time == 0
+
+
+def test_sliders_and_plasticity_switches_reach_the_model():
+    app = App()
+    sliders, _, switches = app._sliders().objects
+    switches._widgets["learn_PI"].value = False
+    assert app.network.params.learn_PI is False
+    slider = sliders._widgets["g_A"]
+    slider.value = 0.3  # dragging: throttled sliders wait for the release
+    assert app.network.params.g_A == 0.8
+    with param.edit_constant(slider):
+        slider.value_throttled = 0.3  # what the browser sends on release
+    assert app.network.params.g_A == 0.3
 
 
 def test_preset_change_rebuilds_the_network():
