@@ -161,8 +161,7 @@ def backprop_updates(net, input_rates, target_potential):
         ``{k: ΔW^PP_{k,k-1}}`` for :math:`k = 1..N`.
     """
     mlp = MLP.from_network(net)
-    inputs = np.atleast_2d(validation.as_finite_array("input_rates", input_rates, (net.sizes[0],)))
-    target = validation.as_finite_array("target_potential", target_potential, (net.sizes[-1],))
+    inputs, target = validation.pattern(net.sizes, input_rates, target_potential)
     dW, _ = mlp.updates(inputs, target, rule="backprop", loss="potential")
     p = net.params
     return {k: basal_attenuation(p.g_lk, p.g_B, 0.0 if k == net.n_layers else p.g_A) * dW[k]

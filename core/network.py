@@ -210,17 +210,10 @@ class Network:
             Output target potentials :math:`u^\mathrm{trgt}_N`. Keeps the previous target when
             omitted; whether it acts depends on :attr:`nudging`.
         """
-        inputs = validation.as_finite_array("input_rates", input_rates, (self.sizes[0],))
-        inputs = np.atleast_2d(inputs)
-        if target_potential is not None:
-            target = np.atleast_2d(validation.as_finite_array(
-                "target_potential", target_potential, (self.sizes[-1],)))
-            if target.shape[0] not in (1, inputs.shape[0]):
-                raise ValueError(f"target_potential has batch size {target.shape[0]}, but "
-                                 f"input_rates has {inputs.shape[0]}")
+        inputs, target = validation.pattern(self.sizes, input_rates, target_potential)
         self._set_batch_size(inputs.shape[0])  # also resizes the kept target, if no new one
         self.state.input_pattern = inputs.copy()
-        if target_potential is not None:
+        if target is not None:
             self.state.target_pattern = np.broadcast_to(
                 target, (inputs.shape[0], self.sizes[-1])).copy()
         self.state.pattern_time = 0.0

@@ -30,15 +30,7 @@ METHODS = ("two_pass", "fixed_point")
 
 
 def _inputs(net, input_rates, target_potential):
-    inputs = np.atleast_2d(validation.as_finite_array("input_rates", input_rates, (net.sizes[0],)))
-    if target_potential is None:
-        return inputs, None
-    target = np.atleast_2d(validation.as_finite_array("target_potential", target_potential,
-                                                      (net.sizes[-1],)))
-    if target.shape[0] not in (1, inputs.shape[0]):
-        raise ValueError(f"target_potential has batch size {target.shape[0]}, input_rates has "
-                         f"{inputs.shape[0]}")
-    return inputs, target
+    return validation.pattern(net.sizes, input_rates, target_potential)
 
 
 def bottom_up_pass(net, input_rates):

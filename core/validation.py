@@ -36,6 +36,24 @@ def as_finite_array(name, value, shape_tail=None, *, ndim_allowed=(1, 2)):
     return array
 
 
+def pattern(sizes, input_rates, target_potential=None):
+    """Validate a batch of input rates and (optional) output targets for a network of ``sizes``.
+
+    Returns
+    -------
+    inputs : ndarray, shape (B, n_0)
+    target : ndarray, shape (1, n_N) or (B, n_N), or None
+    """
+    inputs = np.atleast_2d(as_finite_array("input_rates", input_rates, (sizes[0],)))
+    if target_potential is None:
+        return inputs, None
+    target = np.atleast_2d(as_finite_array("target_potential", target_potential, (sizes[-1],)))
+    if target.shape[0] not in (1, inputs.shape[0]):
+        raise ValueError(f"target_potential has batch size {target.shape[0]}, but input_rates has "
+                         f"{inputs.shape[0]}")
+    return inputs, target
+
+
 def layer_sizes(sizes):
     """Validate ``[n_0, n_1, ..., n_N]``: at least two layers of positive integer size."""
     try:
