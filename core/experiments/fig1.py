@@ -29,7 +29,7 @@ RECORD_EVERY = 10  # 1 ms
 def run_protocol(net, phases, show_progress):
     """Run the phases (name, duration ms, nudging) and join their recordings."""
     samples = {"time": [], "apical_sq": [], "v_A1": [], "output": [], "target": []}
-    for name, duration, nudging in progress(phases, desc="fig1", enabled=show_progress):
+    for _phase, duration, nudging in progress(phases, desc="fig1", enabled=show_progress):
         net.nudging = nudging
         rec = simulate(net, int(round(duration / net.params.dt)),
                        record=["apical_sq", "v_A1", "u_P2", "u_target"], record_every=RECORD_EVERY)
