@@ -112,17 +112,20 @@ class MLP:
             delta[k] = self.transfer.derivative(u[k]) * (delta[k + 1] @ back.T)
         return delta
 
-    def updates(self, input_rates, target, *, rule="backprop", loss="rate", out=None):
+    def updates(self, input_rates, target, *, rule="backprop", loss="rate", out=None, scale=1.0):
         r"""Batch-averaged weight and bias updates :math:`\Delta W_k = \delta_k r_{k-1}^T`.
 
-        ``out`` is an optional dict of arrays to write :math:`\Delta W_k` into.
+        ``out`` is an optional dict of arrays to write :math:`\Delta W_k` into; ``scale`` (a float
+        or ``{k: float}``) multiplies them, applied to the small factor :math:`\delta_k`.
         """
         u, r = self.forward(input_rates)
         delta = self.deltas(u, r, target, rule=rule, loss=loss)
         batch = r[0].shape[0]
         out = {} if out is None else out
-        dW = {k: np.matmul(delta[k].T / batch, r[k - 1], out=out.get(k)) for k in self.W}
-        db = {k: delta[k].mean(axis=0) for k in self.b}
+        factor = {k: (scale[k] if isinstance(scale, dict) else scale) for k in self.W}
+        dW = {k: np.matmul(delta[k].T * (factor[k] / batch), r[k - 1], out=out.get(k))
+              for k in self.W}
+        db = {k: factor[k] * delta[k].mean(axis=0) for k in self.b}
         return dW, db
 
     def train_batch(self, input_rates, target, learning_rate, *, rule="backprop", loss="rate"):
@@ -130,14 +133,13 @@ class MLP:
 
         ``learning_rate`` is a float or a dict ``{k: rate}`` per layer.
         """
-        dW, db = self.updates(input_rates, target, rule=rule, loss=loss, out=self._update_buffers)
+        dW, db = self.updates(input_rates, target, rule=rule, loss=loss, out=self._update_buffers,
+                              scale=learning_rate)
         self._update_buffers = dW
         for k in self.W:
-            eta = learning_rate[k] if isinstance(learning_rate, dict) else learning_rate
-            dW[k] *= eta
             self.W[k] += dW[k]
             if k in self.b:
-                self.b[k] += eta * db[k]
+                self.b[k] += db[k]
 
 
 def backprop_updates(net, input_rates, target_potential):

@@ -199,15 +199,15 @@ def interneuron_soma_steady_state(dendritic_potential, u_next, g_lk, g_D, g_som)
 # Plasticity (Eqs. 6-10)
 # --------------------------------------------------------------------------------------------
 
-def _batch_outer(post, pre, out=None):
+def _batch_outer(post, pre, out=None, scale=1.0):
     post = np.atleast_2d(post)
     pre = np.atleast_2d(pre)
     # scale the small factor, not the product; ``out`` avoids allocating a weight-sized array
-    return np.matmul(post.T / post.shape[0], pre, out=out)
+    return np.matmul(post.T * (scale / post.shape[0]), pre, out=out)
 
 
 def dendritic_prediction_induction(somatic_rate, dendritic_rate, presynaptic_rate, out=None,
-                                   threshold=False):
+                                   threshold=False, scale=1.0):
     r"""Dendritic prediction of somatic spiking, Eq. (6), the rule behind Eqs. 7, 8 and 10.
 
     .. math:: \frac{dw}{dt} \propto \left(\varphi(u) - \varphi(\hat v)\right) r^\mathrm{pre}
@@ -225,6 +225,9 @@ def dendritic_prediction_induction(somatic_rate, dendritic_rate, presynaptic_rat
     threshold : bool
         Also return the induction term of the learnable threshold (a weight from an input fixed
         at 1): the batch mean of :math:`\varphi(u) - \varphi(\hat v)`.
+    scale : float
+        Multiplies the result (e.g. by :math:`\eta T` to get a weight change directly); applied
+        to the small postsynaptic factor, which is cheaper than scaling the product.
 
     Returns
     -------
@@ -233,29 +236,29 @@ def dendritic_prediction_induction(somatic_rate, dendritic_rate, presynaptic_rat
         ``(weights_term, threshold_term)``.
     """
     error = somatic_rate - dendritic_rate
-    weights_term = _batch_outer(error, presynaptic_rate, out)
+    weights_term = _batch_outer(error, presynaptic_rate, out, scale)
     if threshold:
-        return weights_term, np.atleast_2d(error).mean(axis=0)
+        return weights_term, scale * np.atleast_2d(error).mean(axis=0)
     return weights_term
 
 
 def bottom_up_induction(u, basal_potential, rates_below, phi, attenuation, out=None,
-                        threshold=False):
+                        threshold=False, scale=1.0):
     r"""Induction term of the bottom-up weights, Eq. (7).
 
     .. math:: \frac{dW^{PP}_{k,k-1}}{dt} = \eta^{PP}_{k,k-1}
               \left(\varphi(u^P_k) - \varphi(\hat v^P_{B,k})\right) (r^P_{k-1})^T,
               \quad \hat v^P_{B,k} = \frac{g_B}{g_\mathrm{lk}+g_B+g_A} v^P_{B,k}
 
-    ``attenuation`` is :func:`basal_attenuation` (``g_A = 0`` for the output layer); ``out`` and
-    ``threshold`` as in :func:`dendritic_prediction_induction`.
+    ``attenuation`` is :func:`basal_attenuation` (``g_A = 0`` for the output layer); ``out``,
+    ``threshold`` and ``scale`` as in :func:`dendritic_prediction_induction`.
     """
     return dendritic_prediction_induction(phi(u), phi(attenuation * basal_potential), rates_below,
-                                          out, threshold)
+                                          out, threshold, scale)
 
 
 def pyramid_to_interneuron_induction(u_I, dendritic_potential, pyramidal_rates, phi, attenuation,
-                                     out=None, threshold=False):
+                                     out=None, threshold=False, scale=1.0):
     r"""Induction term of the pyramidal-to-interneuron weights, Eq. (8).
 
     .. math:: \frac{dW^{IP}_{k,k}}{dt} = \eta^{IP}_k
@@ -263,10 +266,11 @@ def pyramid_to_interneuron_induction(u_I, dendritic_potential, pyramidal_rates, 
               \quad \hat v^I_k = \frac{g_D}{g_\mathrm{lk}+g_D} v^I_k
     """
     return dendritic_prediction_induction(phi(u_I), phi(attenuation * dendritic_potential),
-                                          pyramidal_rates, out, threshold)
+                                          pyramidal_rates, out, threshold, scale)
 
 
-def interneuron_to_pyramid_induction(apical_potential, interneuron_rates, v_rest=0.0, out=None):
+def interneuron_to_pyramid_induction(apical_potential, interneuron_rates, v_rest=0.0, out=None,
+                                     scale=1.0):
     r"""Induction term of the interneuron-to-pyramidal weights, Eq. (9).
 
     .. math:: \frac{dW^{PI}_{k,k}}{dt} = \eta^{PI}_k\,(v_\mathrm{rest} - v^P_{A,k})\,(r^I_k)^T,
@@ -274,10 +278,10 @@ def interneuron_to_pyramid_induction(apical_potential, interneuron_rates, v_rest
 
     It silences the apical compartment: interneurons learn to cancel the top-down input.
     """
-    return _batch_outer(v_rest - apical_potential, interneuron_rates, out)
+    return _batch_outer(v_rest - apical_potential, interneuron_rates, out, scale)
 
 
-def top_down_induction(u, top_down, rates_above, phi, out=None):
+def top_down_induction(u, top_down, rates_above, phi, out=None, scale=1.0):
     r"""Induction term of the top-down weights, Eq. (10).
 
     .. math:: \frac{dW^{PP}_{k,k+1}}{dt} = \eta^{PP}_{k,k+1}
@@ -286,7 +290,7 @@ def top_down_induction(u, top_down, rates_above, phi, out=None):
 
     ``top_down`` is :func:`top_down_potential`.
     """
-    return dendritic_prediction_induction(phi(u), phi(top_down), rates_above, out)
+    return dendritic_prediction_induction(phi(u), phi(top_down), rates_above, out, False, scale)
 
 
 # --------------------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ def learning_rates(params, n_layers):
     return rates
 
 
-def induction_terms(weights, comp, params, phi, rates=None, out=None):
+def induction_terms(weights, comp, params, phi, rates=None, out=None, scale=None):
     r"""Plasticity induction terms of every plastic weight for the current compartments.
 
     Parameters
@@ -61,6 +61,9 @@ def induction_terms(weights, comp, params, phi, rates=None, out=None):
     out : Weights, optional
         Buffers (e.g. a previous result) to write the weight-sized terms into, which saves
         allocating them anew on every call.
+    scale : callable, optional
+        ``scale(name, k)`` multiplies the term of matrix ``name`` in layer ``k`` (e.g. by
+        :math:`\eta T`, so that the result is the weight change itself).
 
     Returns
     -------
@@ -73,12 +76,14 @@ def induction_terms(weights, comp, params, phi, rates=None, out=None):
     buffers = out if out is not None else Weights()
     out = Weights()
     active = (lambda name, k: True) if rates is None else (lambda name, k: rates[name][k] > 0)
+    factor = (lambda name, k: 1.0) if scale is None else scale
     for k in weights.W_up:
         if not active("W_up", k):
             continue
         attenuation = basal_attenuation(p.g_lk, p.g_B, 0.0 if k == N else p.g_A)
         terms = bottom_up_induction(comp.u_P[k], comp.v_B[k], comp.r_P[k - 1], phi, attenuation,
-                                    buffers.W_up.get(k), threshold=k in weights.b_up)
+                                    buffers.W_up.get(k), threshold=k in weights.b_up,
+                                    scale=factor("W_up", k))
         if k in weights.b_up:
             out.W_up[k], out.b_up[k] = terms
         else:
@@ -88,17 +93,19 @@ def induction_terms(weights, comp, params, phi, rates=None, out=None):
         if active("W_IP", k):
             terms = pyramid_to_interneuron_induction(comp.u_I[k], comp.v_I[k], comp.r_P[k], phi,
                                                      attenuation_I, buffers.W_IP.get(k),
-                                                     threshold=k in weights.b_IP)
+                                                     threshold=k in weights.b_IP,
+                                                     scale=factor("W_IP", k))
             if k in weights.b_IP:
                 out.W_IP[k], out.b_IP[k] = terms
             else:
                 out.W_IP[k] = terms
         if active("W_PI", k):
             out.W_PI[k] = interneuron_to_pyramid_induction(comp.v_A[k], comp.r_I[k],
-                                                           out=buffers.W_PI.get(k))
+                                                           out=buffers.W_PI.get(k),
+                                                           scale=factor("W_PI", k))
         if active("W_down", k) and k in comp.v_TD:
             out.W_down[k] = top_down_induction(comp.u_P[k], comp.v_TD[k], comp.r_P[k + 1], phi,
-                                               buffers.W_down.get(k))
+                                               buffers.W_down.get(k), scale=factor("W_down", k))
     return out
 
 
@@ -120,20 +127,23 @@ def filter_and_consolidate(weights, traces, induction, rates, dt, tau_w):
             W[k] += (eta * dt) * trace[k]
 
 
-def steady_state_update(weights, induction, rates, duration):
-    r"""Apply induction terms held constant for ``duration`` ms: :math:`W \leftarrow W + \eta T I`.
+def apply_changes(weights, changes):
+    r"""Add weight changes (e.g. :func:`induction_terms` scaled by :math:`\eta T`) in place.
 
-    This is what the full dynamics would do over a presentation if the network settled instantly
-    (and :math:`\tau_w` played no role), which makes the learning rates of both modes comparable.
-    The ``induction`` arrays are consumed: they are scaled in place (saves a copy of every
-    weight matrix per update).
+    Quantities absent from ``changes`` are left untouched.
     """
     for name in MATRICES:
-        W, drive = getattr(weights, name), getattr(induction, name)
-        for k in W:
-            if rates[name][k] > 0:
-                drive[k] *= rates[name][k] * duration
-                W[k] += drive[k]
+        W, delta = getattr(weights, name), getattr(changes, name)
+        for k, change in delta.items():
+            W[k] += change
+
+
+def steady_state_scale(rates, duration):
+    r"""The factor :math:`\eta\,(T - t_\mathrm{lag})` per quantity that turns an induction term held
+    for one presentation into the weight change the full dynamics would make if the network settled
+    instantly (and :math:`\tau_w` played no role); it makes the learning rates of both modes
+    comparable."""
+    return lambda name, k: rates[name][k] * duration
 
 
 def induction_norms(induction: Weights):
@@ -141,5 +151,5 @@ def induction_norms(induction: Weights):
     return {f"{name}{k}": float(np.linalg.norm(a)) for name, k, a in induction.items()}
 
 
-__all__ = ["learning_rates", "induction_terms", "filter_and_consolidate", "steady_state_update",
-           "induction_norms"]
+__all__ = ["learning_rates", "induction_terms", "filter_and_consolidate", "apply_changes",
+           "steady_state_scale", "induction_norms"]

@@ -23,7 +23,7 @@ from .equations import (apical_potential, basal_potential, interneuron_dendritic
                         pyramidal_soma_steady_state, top_down_potential)
 from .dynamics import RUNAWAY
 from .errors import ConvergenceError, DivergenceError
-from .plasticity import induction_terms, learning_rates, steady_state_update
+from .plasticity import apply_changes, induction_terms, learning_rates, steady_state_scale
 from .transfer import transfer_function
 
 METHODS = ("two_pass", "fixed_point")
@@ -180,7 +180,7 @@ def train_batch(net, input_rates, target_potential=None, *, method="two_pass", *
 
     Every plastic weight changes by :math:`\eta\,(T - t_\mathrm{lag})\,\bar I`, the batch-averaged
     induction term held for one presentation (see
-    :func:`core.plasticity.steady_state_update`), so learning rates mean the same as in the full
+    :func:`core.plasticity.steady_state_scale`), so learning rates mean the same as in the full
     dynamics.
 
     Parameters
@@ -206,10 +206,12 @@ def train_batch(net, input_rates, target_potential=None, *, method="two_pass", *
     _check_settled(net, comp)
     p = net.params
     rates_table = learning_rates(p, net.n_layers)
-    # the induction terms are weight-sized: reuse the last call's arrays instead of reallocating
-    induction = induction_terms(net.weights, comp, p, transfer_function(p).phi, rates_table,
-                                out=net._induction_buffers)
-    steady_state_update(net.weights, induction, rates_table,
-                        max(p.presentation_time - p.learning_lag, 0.0))
-    net._induction_buffers = induction
+    # the changes are weight-sized: reuse the last call's arrays instead of reallocating, and let
+    # the induction terms come out already multiplied by eta (T - t_lag)
+    duration = max(p.presentation_time - p.learning_lag, 0.0)
+    changes = induction_terms(net.weights, comp, p, transfer_function(p).phi, rates_table,
+                              out=net._induction_buffers,
+                              scale=steady_state_scale(rates_table, duration))
+    apply_changes(net.weights, changes)
+    net._induction_buffers = changes
     return comp

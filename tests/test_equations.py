@@ -210,3 +210,14 @@ def test_logistic_values_inverse_and_derivative():
     assert transfer.logistic(-800.0) == 0.0
     with pytest.raises(ValueError, match=r"\(0, 1\)"):
         transfer.logistic_inverse(1.0)
+
+
+def test_induction_scale_multiplies_weights_and_threshold_terms():
+    post, dendrite, pre = np.array([[0.5, 0.2]]), np.array([[0.3, 0.1]]), np.array([[1.0, 2.0]])
+    plain, plain_threshold = eq.dendritic_prediction_induction(post, dendrite, pre, threshold=True)
+    scaled, scaled_threshold = eq.dendritic_prediction_induction(post, dendrite, pre,
+                                                                 threshold=True, scale=3.0)
+    np.testing.assert_allclose(scaled, 3.0 * plain)
+    np.testing.assert_allclose(scaled_threshold, 3.0 * plain_threshold)
+    np.testing.assert_allclose(
+        eq.interneuron_to_pyramid_induction(np.array([0.5]), np.array([2.0]), scale=2.0), [[-2.0]])
