@@ -1,9 +1,6 @@
 """The first dashboard: builds without a server, steps the model, serves /app."""
 
-import socket
-import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -89,34 +86,8 @@ def test_preset_change_rebuilds_the_network():
     assert app.network.params.eta_PI == [0.0005]
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def test_panel_serve_app_answers_200_at_slash_app():
-    """Runs the README's command, ``panel serve app/``, and fetches the page."""
-    port = _free_port()
-    root = Path(__file__).resolve().parents[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "panel", "serve", "app/", "--port", str(port), "--address",
-         "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{port}"],
-        cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/app", timeout=30) as reply:
-                    assert reply.status == 200
-                    page = reply.read().decode()
-                    assert "Dendritic cortical microcircuits" in page
-                    break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    server.kill()
-                    pytest.fail("panel serve app/ did not answer:\n" + server.stdout.read().decode())
-                time.sleep(0.5)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+def test_panel_serve_app_answers_200_at_slash_app(served_app):
+    """The README's command, ``panel serve app/``, serves the page."""
+    with urllib.request.urlopen(served_app, timeout=30) as reply:
+        assert reply.status == 200
+        assert "Dendritic cortical microcircuits" in reply.read().decode()
