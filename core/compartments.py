@@ -56,7 +56,7 @@ def compartments(weights, u_P, u_I, r_input, phi):
     r_P, r_I = rates(u_P, u_I, r_input, phi)
     v_B = {k: basal_potential(W, r_P[k - 1], weights.b_up.get(k)) for k, W in weights.W_up.items()}
     v_TD = {k: top_down_potential(W, r_P[k + 1]) for k, W in weights.W_down.items()}
-    v_A = {k: apical_potential(weights.W_down[k], r_P[k + 1], weights.W_PI[k], r_I[k])
+    v_A = {k: apical_potential(weights.W_down[k], r_P[k + 1], weights.W_PI[k], r_I[k], v_TD[k])
            for k in weights.W_down}
     v_I = {k: interneuron_dendritic_potential(W, r_P[k], weights.b_IP.get(k))
            for k, W in weights.W_IP.items()}

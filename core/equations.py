@@ -80,12 +80,16 @@ def basal_potential(W_up, rates_below, bias=None):
     return _synaptic_input(W_up, rates_below, bias)
 
 
-def apical_potential(W_down, rates_above, W_PI, interneuron_rates):
+def apical_potential(W_down, rates_above, W_PI, interneuron_rates, top_down=None):
     r"""Apical dendritic potential, Eq. (4): top-down input plus lateral interneuron input.
 
     .. math:: v^P_{A,k} = W^{PP}_{k,k+1}\, \varphi(u^P_{k+1}) + W^{PI}_{k,k}\, \varphi(u^I_k)
+
+    ``top_down`` may pass :func:`top_down_potential` when the caller has it already.
     """
-    return top_down_potential(W_down, rates_above) + _synaptic_input(W_PI, interneuron_rates)
+    if top_down is None:
+        top_down = top_down_potential(W_down, rates_above)
+    return top_down + _synaptic_input(W_PI, interneuron_rates)
 
 
 def top_down_potential(W_down, rates_above):

@@ -40,6 +40,9 @@ def test_apical_potential_eq4_sums_top_down_and_lateral():
     np.testing.assert_allclose(value, [0.75])
     np.testing.assert_allclose(eq.top_down_potential(np.array([[2.0, -1.0]]), np.array([0.5, 2.0])),
                                [-1.0])
+    # a precomputed top-down part (here 0.5) replaces W_down @ r_above
+    np.testing.assert_allclose(eq.apical_potential(None, None, np.array([[1.0, 1.0]]),
+                                                   np.array([0.25, 0.5]), np.array([0.5])), [1.25])
 
 
 def test_interneuron_dendritic_potential_eq5():

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import validation
 from ..baselines import MLP, angle_degrees
 from ..dynamics import run_patterns
 from ..presets import get_preset
@@ -30,8 +31,7 @@ N_TEST = 500
 def _learners(preset, seed):
     micro = preset.make_network(seed=seed)
     shallow = preset.make_network(seed=seed)
-    rates = list(shallow.params.eta_PP_up)
-    rates = rates * shallow.n_layers if len(rates) == 1 else rates
+    rates = validation.per_layer("eta_PP_up", shallow.params.eta_PP_up, shallow.n_layers)
     shallow.params.eta_PP_up = [0.0] * (shallow.n_layers - 1) + [rates[-1]]
     mlp = MLP.from_network(micro)
     return micro, shallow, mlp
