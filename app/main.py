@@ -1,133 +1,308 @@
 """The dashboard served by ``panel serve app/`` (at /app); ``App()`` also displays in a notebook.
 
-First version: parameter sliders generated from :class:`core.parameters.ModelParameters`, a preset
-choice, the nudging switch, and one pattern simulated per click, with the apical potentials and the
-output against its target. The live, streaming dashboard is the next step (issue 4).
+Every browser session builds its own :class:`App`, which owns its own
+:class:`core.live.LiveSimulation` (nothing mutable is shared between sessions). While playing, a
+periodic callback advances the simulation for a fixed wall-clock budget per tick and streams the
+new samples into the plots (:mod:`plots`); sliders edit the running network's own
+:class:`~core.parameters.ModelParameters`, so widgets, equations and simulation share one source.
 """
 
 from __future__ import annotations
 
-import holoviews as hv
-import numpy as np
+import io
+import json
+import sys
+import time
+from pathlib import Path
+
 import panel as pn
 import param
 
-from core.dynamics import run_patterns
-from core.errors import DivergenceError
-from core.presets import PRESETS, get_preset
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # plots, equation_panel (served or not)
 
-hv.extension("bokeh")
+from core import __version__, storage  # noqa: E402
+from core.live import SCENARIOS, LiveSimulation  # noqa: E402
+from core.parameters import ModelParameters, plain_symbol  # noqa: E402
+from equation_panel import equations  # noqa: E402
+from plots import LivePlots  # noqa: E402
 
+pn.extension("katex")
+
+TICK_MS = 100
+"""Period of the play loop: 10 plot updates per second."""
+TICK_BUDGET_S = 0.06
+"""Wall time each tick spends simulating; the rest of the period keeps the page responsive."""
+SAMPLES_PER_TICK = 20
+STATUS_EVERY_S = 0.25
+MEASURE_EVERY_S = 0.5
 SLIDERS = ["g_lk", "g_B", "g_A", "g_D", "g_som", "sigma", "dt", "presentation_time", "tau_w",
-           "tau_0"]
+           "tau_0", "learning_lag", "theta"]
 SWITCHES = ["learn_PP_up", "learn_IP", "learn_PI", "learn_PP_down"]
+RATES = ["eta_PP_up", "eta_IP", "eta_PI", "eta_PP_down"]
+SPEEDS = {"as fast as possible": 0, "5 s per second": 5000, "1 s per second": 1000,
+          "200 ms per second": 200, "50 ms per second (slow motion)": 50}
+
+
+def parse_layer_sizes(text):
+    """``"30-50-10"`` (or commas/spaces) -> ``[30, 50, 10]``; empty -> ``None``."""
+    text = text.strip()
+    if not text:
+        return None
+    parts = [part for part in text.replace(",", " ").replace("-", " ").split()]
+    try:
+        return [int(part) for part in parts]
+    except ValueError:
+        raise ValueError(f"layer sizes {text!r}: write whole numbers separated by '-', "
+                         "e.g. 30-50-10") from None
 
 
 class App(pn.viewable.Viewer):
-    """One simulation per browser session (nothing mutable is shared between sessions)."""
+    """The live dashboard of one session; see the module docstring."""
 
-    preset = param.Selector(objects=sorted(p for p in PRESETS if PRESETS[p].mode == "dynamics"),
-                            default="fig1")
-    nudging = param.Boolean(default=True, doc="Output target on (teaching current) or off.")
-    seed = param.Integer(default=0, bounds=(0, None))
+    scenario = param.Selector(objects={s.title: s.name for s in SCENARIOS.values()},
+                              default="fig1", doc="What to simulate.")
+    seed = param.Integer(default=0, bounds=(0, 2**31 - 1), doc="Seed of weights, patterns, noise.")
+    layer_sizes = param.String(default="", doc="Custom architecture, e.g. 30-50-50-10 (empty: the "
+                                               "scenario's).")
+    nudging = param.Boolean(default=False, doc="Output target on (teaching current) or off.")
+    speed = param.Selector(objects=SPEEDS, default=0, doc="Simulated time per wall-clock second.")
+    running = param.Boolean(default=False, doc="Play (on) or pause (off).")
     status = param.String(default="")
+    message = param.String(default="", doc="Why the run paused, when it did.")
 
     def __init__(self, **params):
         super().__init__(**params)
-        self._rng = np.random.default_rng(self.seed)
+        self._callback = None
+        self._status_shown = self._measured = 0.0
+        self._plots_area = pn.Column(sizing_mode="stretch_width")
+        self._controls_area = pn.Column(sizing_mode="stretch_width")
+        self._equations_area = pn.Column(sizing_mode="stretch_width")
+        self._description = pn.pane.Markdown(sizing_mode="stretch_width")
+        self._build_buttons()
         self._build()
-        self._plot_pane = pn.pane.HoloViews(self._figure(None), sizing_mode="stretch_width")
-        self._step_button = pn.widgets.Button(label="Simulate one pattern", color="primary")
-        self._step_button.on_click(lambda event: self.step())
-        self._reset_button = pn.widgets.Button(label="Reset")
-        self._reset_button.on_click(lambda event: self.reset())
-        self._self_predicting_button = pn.widgets.Button(label="Initialize to self-predicting state")
-        self._self_predicting_button.on_click(lambda event: self.make_self_predicting())
+        if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+            pn.state.on_session_destroyed(self._session_destroyed)
 
-    @param.depends("preset", "seed", watch=True)
+    # ---- building --------------------------------------------------------------------------
+    def _build_buttons(self):
+        self._play = pn.widgets.Toggle.from_param(
+            self.param.running, label=self.param.running.rx.where("Pause", "▶ Play"),
+            color="primary")
+        self._nudging = pn.widgets.Toggle.from_param(
+            self.param.nudging, label=self.param.nudging.rx.where(
+                "Nudging on: target shown (click: off)", "Nudging off (click: show the target)"))
+        self._alert = pn.pane.Alert(self.param.message, alert_type="warning", visible=False,
+                                    sizing_mode="stretch_width")
+        self.param.watch(lambda event: setattr(self._alert, "visible", bool(event.new)), "message")
+        self._step = pn.widgets.Button(label="Step one pattern")
+        self._step.on_click(lambda event: self.step())
+        self._reset = pn.widgets.Button(label="Reset")
+        self._reset.on_click(lambda event: self.reset())
+        self._self_predicting = pn.widgets.Button(label="Initialize to self-predicting state")
+        self._self_predicting.on_click(lambda event: self.make_self_predicting())
+        self._downloads = [
+            pn.widgets.FileDownload(callback=self.parameters_json, filename="parameters.json",
+                                    label="Parameters (JSON)"),
+            pn.widgets.FileDownload(callback=self.traces_csv, filename="traces.csv",
+                                    label="Traces (CSV)"),
+            pn.widgets.FileDownload(callback=self.network_npz, filename="network.npz",
+                                    label="Network (.npz)"),
+        ]
+
+    @param.depends("scenario", "seed", "layer_sizes", watch=True)
     def _build(self):
-        self.network = get_preset(self.preset).make_network(seed=self.seed)
-        self.network.nudging = self.nudging
-        n_in, n_out = self.network.sizes[0], self.network.sizes[-1]
-        rng = np.random.default_rng(self.seed + 1)
-        self._pattern = rng.uniform(0, 1, n_in)
-        self._target = rng.uniform(0.5, 2.0, n_out)
-        self.status = f"{self.preset}: network {list(self.network.sizes)}, t = 0 ms"
-        if hasattr(self, "_plot_pane"):
-            self._plot_pane.object = self._figure(None)
+        """A fresh simulation of the chosen scenario (the play loop pauses)."""
+        self.running = False
+        try:
+            simulation = LiveSimulation(self.scenario, seed=self.seed,
+                                        layer_sizes=parse_layer_sizes(self.layer_sizes))
+        except ValueError as error:
+            self.message = f"Not changed: {error}"
+            if hasattr(self, "simulation"):
+                return
+            simulation = LiveSimulation(self.scenario, seed=self.seed)
+        self.simulation = simulation
+        self.message = ""
+        with param.parameterized.discard_events(self):
+            self.nudging = simulation.network.nudging
+        self.plots = LivePlots(simulation)
+        self._plots_area.objects = [
+            pn.GridBox(*[pn.pane.Bokeh(fig, sizing_mode="stretch_width")
+                         for fig in self.plots.figures.values()],
+                       ncols=2, sizing_mode="stretch_width")]
+        self._controls_area.objects = self._parameter_controls()
+        self._description.object = (f"**{simulation.scenario.title}**: "
+                                    f"{simulation.scenario.description}")
+        self.simulation.network.params.param.watch(lambda event: self._show_equations(),
+                                                   list(ModelParameters.param))
+        self._show_equations()
+        self._show_frame(simulation.advance(0))
 
+    def _parameter_controls(self):
+        params = self.simulation.network.params
+        sliders = pn.Param(params, parameters=SLIDERS, show_name=False,
+                           widgets={name: {"throttled": True} for name in SLIDERS})
+        switches = pn.Param(params, parameters=SWITCHES, show_name=False)
+        return [pn.pane.Markdown("**Parameters** (the equations below show where each acts)"),
+                sliders, pn.pane.Markdown("**Learning rates** (per layer, 1/ms)"),
+                *self._rate_inputs(params), pn.pane.Markdown("**Plastic weights**"), switches]
+
+    def _rate_inputs(self, params):
+        """One number field per layer and weight matrix, writing back the whole list."""
+        n_layers = self.simulation.network.n_layers
+        widgets = []
+        for name in RATES:
+            values = list(getattr(params, name))
+            count = n_layers if name == "eta_PP_up" else n_layers - 1
+            values = values * count if len(values) == 1 else values
+            symbol = plain_symbol(ModelParameters.param[name].symbol)
+            for layer, value in enumerate(values, start=1):
+                field = pn.widgets.FloatInput(label=f"{symbol}, layer {layer}", value=value,
+                                              start=0.0, step=value / 10 or 0.001, width=140)
+                field.param.watch(self._rate_setter(name, layer - 1, count), "value")
+                widgets.append(field)
+        return [pn.GridBox(*widgets, ncols=2)]
+
+    def _rate_setter(self, name, index, count):
+        def set_rate(event):
+            params = self.simulation.network.params
+            rates = list(getattr(params, name))
+            rates = rates * count if len(rates) == 1 else rates
+            rates[index] = event.new
+            try:
+                setattr(params, name, rates)
+            except ValueError as error:
+                self.message = f"Not changed: {error}"
+        return set_rate
+
+    def _show_equations(self):
+        rows = []
+        for title, symbolic, with_values in equations(self.simulation.network.params):
+            rows.append(pn.pane.Markdown(f"**{title}**", margin=(8, 10, 0, 10)))
+            if symbolic is not None:
+                rows.append(pn.pane.LaTeX(f"${symbolic}$", renderer="katex"))
+            rows.append(pn.pane.LaTeX(f"${with_values}$", renderer="katex"))
+        self._equations_area.objects = rows
+
+    # ---- actions ---------------------------------------------------------------------------
     def reset(self):
-        """A fresh network of the current preset and seed (slider values are the preset's)."""
+        """A fresh network of the current scenario, seed and sizes (sliders back to defaults)."""
         self._build()
 
     def make_self_predicting(self):
         """Set the lateral weights to the analytical self-predicting state (apical silence)."""
-        self.network.make_self_predicting()
-        self.status = f"{self.preset}: lateral weights set to the self-predicting state"
+        self.simulation.network.make_self_predicting()
+        self.message = "Lateral weights set to the self-predicting state."
+
+    def step(self):
+        """Simulate until the end of the current pattern (a whole pattern if it just ended)."""
+        n_steps = self.simulation.steps_left_in_pattern()
+        if n_steps <= 0:
+            n_steps = self.simulation.steps_per_pattern()
+        self._show_frame(self.simulation.advance(n_steps, samples=100))
+
+    def tick(self):
+        """One update of the play loop: simulate for the time budget, then stream to the plots."""
+        if self.simulation is None:
+            return
+        max_steps = None
+        if self.speed:
+            max_steps = max(1, int(self.speed * TICK_MS / 1000 / self.simulation.network.params.dt))
+        # the slow measures (test errors, alignments) change little between ticks; measuring
+        # and redrawing them twice a second spares the server and the browser
+        now = time.monotonic()
+        measure = now - self._measured >= MEASURE_EVERY_S
+        if measure:
+            self._measured = now
+        frame = self.simulation.advance_for(TICK_BUDGET_S, max_steps=max_steps,
+                                            samples=SAMPLES_PER_TICK, measure=measure)
+        self._show_frame(frame)
+
+    def _show_frame(self, frame):
+        with pn.io.hold():
+            self.plots.push(frame)
+            # re-rendering the status pane costs more than streaming all plots: 4 times a second
+            # is enough to read it
+            now = time.monotonic()
+            if frame.error or not self.running or now - self._status_shown >= STATUS_EVERY_S:
+                self._status_shown = now
+                self.status = self._status_text(frame)
+            if frame.error:
+                self.running = False
+                self.message = f"Paused: {frame.error}"
+
+    def _status_text(self, frame):
+        net = self.simulation.network
+        apical = frame.traces["apical_sq"]
+        apical_text = f" · mean v_A² = {apical[-1]:.3g}" if len(apical) else ""
+        return (f"t = {net.state.time:.1f} ms · {self.simulation.patterns_seen} patterns · "
+                f"{self.simulation.simulated_ms_per_second():,.0f} ms simulated per second"
+                f"{apical_text} · nudging {'on' if net.nudging else 'off'}")
 
     @param.depends("nudging", watch=True)
     def _set_nudging(self):
-        self.network.nudging = self.nudging
+        self.simulation.network.nudging = self.nudging
 
-    def step(self):
-        """Simulate one presentation of the pattern and redraw."""
-        net = self.network
-        record = ["v_A1", "u_P%d" % net.n_layers, "u_target"] if net.hidden_layers else []
-        try:
-            recording = run_patterns(net, self._pattern[None], self._target[None], record=record,
-                                     record_every=10)
-        except (ValueError, DivergenceError) as error:
-            self.status = f"Stopped: {error}"
-            return
-        self.status = f"{self.preset}: t = {net.state.time:.1f} ms"
-        self._plot_pane.object = self._figure(recording)
+    @param.depends("running", watch=True)
+    def _play(self):
+        if self.running and self._callback is None:
+            self._callback = pn.state.add_periodic_callback(self.tick, period=TICK_MS, start=False)
+        if self._callback is not None:
+            if self.running and not self._callback.running:
+                self.message = ""
+                self._callback.start()
+            elif not self.running and self._callback.running:
+                self._callback.stop()
 
-    def _figure(self, recording):
-        if recording is None or not len(recording.time):
-            return hv.Curve([], "time (ms)", "potential").opts(title="press 'Simulate one pattern'",
-                                                             responsive=True, height=300)
-        t = recording.time
-        apical = hv.Overlay([hv.Curve((t, recording["v_A1"][:, 0, i]), "time (ms)", "v_A")
-                             for i in range(recording["v_A1"].shape[2])])
-        apical = apical.opts(title="apical potentials of layer 1", responsive=True, height=300,
-                             show_legend=False)
-        N = self.network.n_layers
-        output = hv.Overlay(
-            [hv.Curve((t, recording[f"u_P{N}"][:, 0, i]), "time (ms)", "u").opts(color="#1f77b4")
-             for i in range(recording[f"u_P{N}"].shape[2])]
-            + [hv.Curve((t, recording["u_target"][:, 0, i]), "time (ms)", "u").opts(
-                color="gray", line_dash="dashed") for i in range(recording["u_target"].shape[2])])
-        output = output.opts(title="output potentials (solid) and targets (dashed)",
-                             responsive=True, height=300, show_legend=False)
-        return (apical + output).cols(1)
+    def _session_destroyed(self, session_context):
+        """The tab closed: stop the loop and let the simulation be garbage-collected."""
+        if self._callback is not None:
+            self._callback.stop()
+        self.simulation = None
 
-    @param.depends("preset", "seed")
-    def _sliders(self):
-        # rebuilt with the network: the sliders edit the running network's own parameters
-        return pn.Column(
-            pn.Param(self.network.params, parameters=SLIDERS, show_name=False,
-                     widgets={name: {"throttled": True} for name in SLIDERS}),
-            pn.pane.Markdown("**Plastic weights**"),
-            pn.Param(self.network.params, parameters=SWITCHES, show_name=False))
+    # ---- export ----------------------------------------------------------------------------
+    def parameters_json(self):
+        """The current parameters (and what they run) as a JSON file object."""
+        sim = self.simulation
+        content = {"scenario": sim.scenario.name, "seed": sim.seed,
+                   "layer_sizes": list(sim.network.sizes), "nudging": sim.network.nudging,
+                   "parameters": sim.network.params.values(), "package_version": __version__}
+        return io.StringIO(json.dumps(content, indent=2))
 
+    def traces_csv(self):
+        """The recorded traces (the last few thousand samples) as a CSV file object."""
+        return io.StringIO(self.simulation.history.to_csv())
+
+    def network_npz(self):
+        """The network (weights, state, parameters) in :mod:`core.storage`'s format."""
+        return io.BytesIO(storage.to_bytes(self.simulation.network))
+
+    # ---- layout ----------------------------------------------------------------------------
     def _sidebar(self):
-        controls = pn.Param(self, parameters=["preset", "seed", "nudging"], show_name=False)
-        return [controls, self._step_button,
-                pn.Row(self._reset_button, self._self_predicting_button), self._sliders]
+        choices = pn.Param(self, parameters=["scenario", "seed", "layer_sizes", "speed"],
+                           show_name=False, widgets={"layer_sizes": {"placeholder": "e.g. 30-50-10"},
+                                                     "seed": pn.widgets.IntInput})
+        return [choices, self._nudging, self._play, pn.Row(self._step, self._reset),
+                self._self_predicting,
+                self._controls_area, pn.pane.Markdown("**Export**"), *self._downloads]
 
     def _main(self):
-        return [pn.pane.Str(self.param.status), self._plot_pane]
+        return [pn.Column(self._description, pn.pane.Str(self.param.status), self._alert,
+                          sizing_mode="stretch_width"),
+                self._plots_area,
+                pn.Card(self._equations_area, title="The equations being simulated",
+                        sizing_mode="stretch_width")]
 
     def __panel__(self):
         """The app as a plain layout (for notebooks)."""
-        return pn.Row(pn.Column(*self._sidebar(), width=320), pn.Column(*self._main(),
-                                                                        sizing_mode="stretch_width"))
+        return pn.Row(pn.Column(*self._sidebar(), width=340),
+                      pn.Column(*self._main(), sizing_mode="stretch_width"))
 
     def template(self):
         """The app in a page template (for ``panel serve``)."""
         return pn.template.FastListTemplate(
             title="Dendritic cortical microcircuits (Sacramento et al. 2018)",
-            sidebar=self._sidebar(), main=self._main())
+            sidebar=self._sidebar(), main=self._main(), sidebar_width=360)
 
 
 if pn.state.served:

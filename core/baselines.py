@@ -18,13 +18,18 @@ RULES = ("backprop", "feedback_alignment")
 LOSSES = ("rate", "potential")
 
 
-def angle_degrees(a, b):
-    r"""Angle between two arrays seen as vectors, in degrees (90 when either is zero)."""
+def cosine_similarity(a, b):
+    r"""Cosine of the angle between two arrays seen as vectors (0 when either is zero)."""
     a, b = np.ravel(a), np.ravel(b)
     norm = np.linalg.norm(a) * np.linalg.norm(b)
     if norm == 0:
-        return 90.0
-    return float(np.degrees(np.arccos(np.clip(a @ b / norm, -1.0, 1.0))))
+        return 0.0
+    return float(np.clip(a @ b / norm, -1.0, 1.0))
+
+
+def angle_degrees(a, b):
+    r"""Angle between two arrays seen as vectors, in degrees (90 when either is zero)."""
+    return float(np.degrees(np.arccos(cosine_similarity(a, b))))
 
 
 class MLP:

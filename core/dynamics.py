@@ -105,12 +105,21 @@ def _sample(net, comp, name):
 
 def context(net):
     """Everything a back end needs that does not change during a run: scalar parameters, the rate
-    function and the per-layer learning rates, validated."""
+    function and the per-layer learning rates, validated.
+
+    Reused while the parameters are unchanged (their ``revision``): building it reads every
+    parameter, which costs more than a short block of steps (the dashboard runs many).
+    """
     params = net.params
+    key = (params, params.revision, net.n_layers)
+    cached = getattr(net, "_context", None)
+    if cached is not None and cached[0] == key:
+        return cached[1]
     validation.time_step(params)
-    values = params.values()
-    return SimpleNamespace(p=SimpleNamespace(**values), phi=transfer_function(params),
-                           rates=learning_rates(params, net.n_layers))
+    ctx = SimpleNamespace(p=SimpleNamespace(**params.values()), phi=transfer_function(params),
+                          rates=learning_rates(params, net.n_layers))
+    net._context = (key, ctx)
+    return ctx
 
 
 def _advance_numpy(net, ctx, n_steps, noise, learn):
@@ -174,13 +183,16 @@ def _steps_until_learning(net, ctx):
 
 
 def _check_finite(net, before, first_step, n_steps, ctx):
+    # One reduction per array (this runs after every block, also in the dashboard's short
+    # blocks): ``not max <= RUNAWAY`` is also true for NaN, and a sum is non-finite when any
+    # entry is (or when entries near 1e308 overflow it, which is divergence as well).
     s = net.state
     for label, arrays in (("pyramidal potential u_P", s.u_P), ("interneuron potential u_I", s.u_I)):
         for k, u in arrays.items():
-            if not np.all(np.isfinite(u)) or np.max(np.abs(u)) > RUNAWAY:
+            if not np.abs(u).max() <= RUNAWAY:
                 _restore_and_raise(net, before, first_step, n_steps, ctx, f"{label} of layer {k}")
     for name, k, W in net.weights.items():
-        if not np.all(np.isfinite(W)):
+        if not np.isfinite(W.sum()):
             _restore_and_raise(net, before, first_step, n_steps, ctx, f"weights {name} of layer {k}")
 
 

@@ -247,6 +247,13 @@ class ModelParameters(param.Parameterized):
         super().__init__(**params)
         self._check_reversal_potentials()
         self.param.watch(self._revert_bad_reversal_potentials, ["E_exc", "E_inh"])
+        self.revision = 0
+        self.param.watch(self._count_revision, [n for n in self.param if n != "name"])
+
+    def _count_revision(self, *events):
+        # lets the simulator reuse its validated view of the values until one of them is set
+        # (lists must be replaced, not changed in place, for a change to count -- as for param)
+        self.revision += 1
 
     def _check_reversal_potentials(self):
         if not self.E_exc > self.E_inh:
@@ -261,13 +268,19 @@ class ModelParameters(param.Parameterized):
 
     def values(self):
         """The parameter values as a plain ``dict`` (JSON-serialisable)."""
+        # plain attribute reads: param's own values() is ~10x slower, and the simulator asks
+        # for the values at every call of core.dynamics.run
+        values = {name: getattr(self, name) for name in _NAMES}
         return {name: (list(value) if isinstance(value, list) else value)
-                for name, value in self.param.values().items() if name != "name"}
+                for name, value in values.items()}
 
 
 def parameter_names():
     """Names of every model parameter, in declaration order."""
-    return [name for name in ModelParameters.param if name != "name"]
+    return list(_NAMES)
+
+
+_NAMES = tuple(name for name in ModelParameters.param if name != "name")
 
 
 def parameter_table():

@@ -8,6 +8,7 @@ half-written file.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import zipfile
@@ -62,9 +63,20 @@ def save(net, path):
     str
         The path written.
     """
+    return write_atomically(path, lambda handle: _write(net, handle), binary=True)
+
+
+def to_bytes(net):
+    """The contents :func:`save` would write, as bytes (e.g. for a download button)."""
+    buffer = io.BytesIO()
+    _write(net, buffer)
+    return buffer.getvalue()
+
+
+def _write(net, handle):
     arrays = _arrays(net)
     arrays["header"] = np.frombuffer(json.dumps(_header(net)).encode(), dtype=np.uint8)
-    return write_atomically(path, lambda handle: np.savez(handle, **arrays), binary=True)
+    np.savez(handle, **arrays)
 
 
 def _read(path):

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import validation
-from .steady_state import predict
-from .transfer import TransferFunction
+from .steady_state import bottom_up_pass, predict
+from .transfer import TransferFunction, transfer_function
 
 
 @dataclass
@@ -65,6 +65,51 @@ class TeacherTask:
     def target_rates(self, input_rates):
         r""":math:`r^\mathrm{trgt} = \varphi(u^\mathrm{trgt})`."""
         return self.transfer.phi(self.target_potentials(input_rates))
+
+
+@dataclass
+class Association:
+    r"""One input pattern and one output target, shown again and again (Fig. 1).
+
+    The same interface as :class:`TeacherTask`, so protocols and the live simulation treat both
+    alike.
+
+    Attributes
+    ----------
+    input_rates : ndarray, shape (n_0,)
+    target_potential : ndarray, shape (n_N,)
+    transfer : TransferFunction
+    """
+
+    input_rates: np.ndarray
+    target_potential: np.ndarray
+    transfer: TransferFunction
+
+    @classmethod
+    def near_output(cls, net, *, seed=0, offset=2.0):
+        r"""A pattern :math:`r_0 \sim U(0, 1)` and a target that moves the network's current
+        output potential by :math:`U(-\mathrm{offset}, \mathrm{offset})` per neuron."""
+        rng = np.random.default_rng(seed)
+        pattern = rng.uniform(0, 1, net.sizes[0])
+        target = predict_potentials(net, pattern) + rng.uniform(-offset, offset, net.sizes[-1])
+        return cls(pattern, target, transfer_function(net.params))
+
+    def inputs(self, rng, n_patterns):
+        """The pattern, ``n_patterns`` times (``rng`` is unused; kept for the common interface)."""
+        return np.repeat(self.input_rates[None], n_patterns, axis=0)
+
+    def target_potentials(self, input_rates):
+        """The target, once per input row."""
+        return np.repeat(self.target_potential[None], len(np.atleast_2d(input_rates)), axis=0)
+
+    def target_rates(self, input_rates):
+        r""":math:`r^\mathrm{trgt} = \varphi(u^\mathrm{trgt})`."""
+        return self.transfer.phi(self.target_potentials(input_rates))
+
+
+def predict_potentials(net, input_rates):
+    """Output potentials of the bottom-up pass for one pattern."""
+    return bottom_up_pass(net, input_rates)[net.n_layers][0]
 
 
 def squared_error(output_rates, target_rates):

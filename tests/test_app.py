@@ -1,5 +1,6 @@
-"""The first dashboard: builds without a server, steps the model, serves /app."""
+"""The dashboard without a browser: builds, steps, streams, guards, exports, serves /app."""
 
+import json
 import sys
 import urllib.request
 from pathlib import Path
@@ -14,7 +15,11 @@ from bokeh.document import Document  # noqa: E402
 from pyviz_comms import Comm  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
+import main  # noqa: E402
+import plots  # noqa: E402
 from main import App  # noqa: E402
+
+from core import storage  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -31,59 +36,138 @@ def test_viewer_renders_valid_bokeh_models():
     assert not issues.error
 
 
-def test_step_advances_time_and_records_apical_potentials():
-    app = App(preset="fig1")
+def test_step_runs_one_pattern_and_streams_it_into_the_plots():
+    app = App(scenario="fig1")
+    pn.panel(app).get_root(Document(), comm=Comm())
     app.step()
-    assert app.network.state.time == pytest.approx(100.0)
-    assert "t = 100.0 ms" in app.status
-    # the figure must render to valid Bokeh models (styles are only checked at render time)
-    import holoviews as hv
-    plot = hv.renderer("bokeh").get_plot(app._plot_pane.object)
-    assert not check_integrity(plot.state.references()).error
+    assert app.simulation.network.state.time == pytest.approx(100.0)
+    assert app.status.startswith("t = 100.0 ms")
+    traces = app.plots.traces.data
+    assert len(traces["time"]) == 100  # the step asks for 100 samples of its 1000 steps
+    assert np.all(np.isfinite(traces["v_A1[0]"]))
+    app.step()
+    assert app.simulation.network.state.time == pytest.approx(200.0)
+    assert len(app.plots.traces.data["time"]) == 200
 
 
-def test_nudging_switch_reaches_the_model():
-    app = App()
-    app.nudging = False
-    assert app.network.nudging is False
+def test_ticks_stream_bounded_data(monkeypatch):
+    monkeypatch.setattr(main, "MEASURE_EVERY_S", 0.0)  # measure at every tick
+    app = App(scenario="fig2")
+    pn.panel(app).get_root(Document(), comm=Comm())
+    for _ in range(3):
+        app.tick()
+    assert app.simulation.network.state.steps > 0
+    assert len(app.plots.progress.data["time"]) == 4  # the initial row and one per tick
+    app.plots.traces.stream({c: np.zeros(3000) for c in app.plots.traces.data}, rollover=1500)
+    app.tick()
+    assert len(app.plots.traces.data["time"]) == plots.TRACE_ROLLOVER
+
+
+def test_nudging_switch_reaches_the_model_and_names_its_state():
+    app = App(scenario="fig1")
+    assert app.simulation.network.nudging is False
+    assert app._nudging.label.startswith("Nudging off")
     app.nudging = True
-    assert app.network.nudging is True
+    assert app.simulation.network.nudging is True
+    assert app._nudging.label.startswith("Nudging on")
 
 
-def test_unstable_dt_is_reported_not_raised():
+def test_unstable_dt_pauses_with_a_message_instead_of_raising():
     app = App()
-    app.network.params.dt = 1.5
+    app.running = True
+    app.simulation.network.params.dt = 1.5
+    app.tick()
+    assert app.running is False
+    assert app.message.startswith("Paused: dt = 1.5")
+    assert app.simulation.network.state.time == 0
+    app.reset()
+    assert app.message == ""
     app.step()
-    assert app.status.startswith("Stopped: dt = 1.5")
-    assert app.network.state.time == 0
+    assert app.simulation.network.state.time == pytest.approx(100.0)
 
 
 def test_reset_and_self_predicting_buttons():
-    app = App(preset="fig2")
+    app = App(scenario="fig2")
     app.step()
     app.make_self_predicting()
-    np.testing.assert_allclose(app.network.weights.W_PI[1], -app.network.weights.W_down[1])
+    np.testing.assert_allclose(app.simulation.network.weights.W_PI[1],
+                               -app.simulation.network.weights.W_down[1])
     app.reset()
-    assert app.network.state.time == 0
+    assert app.simulation.network.state.time == 0
+    assert len(app.plots.traces.data["time"]) == 0
 
 
-def test_sliders_and_plasticity_switches_reach_the_model():
+def _controls(app):
+    _, sliders, _, rates, _, switches = app._controls_area.objects
+    return sliders, rates.objects, switches
+
+
+def test_sliders_rates_and_plasticity_switches_reach_the_model():
     app = App()
-    sliders, _, switches = app._sliders().objects
+    sliders, rates, switches = _controls(app)
     switches._widgets["learn_PI"].value = False
-    assert app.network.params.learn_PI is False
+    assert app.simulation.network.params.learn_PI is False
     slider = sliders._widgets["g_A"]
     slider.value = 0.3  # dragging: throttled sliders wait for the release
-    assert app.network.params.g_A == 0.8
+    assert app.simulation.network.params.g_A == 0.8
     with param.edit_constant(slider):
         slider.value_throttled = 0.3  # what the browser sends on release
-    assert app.network.params.g_A == 0.3
+    assert app.simulation.network.params.g_A == 0.3
+    second_layer = next(w for w in rates if w.label.endswith("k-1, layer 2"))
+    second_layer.value = 0.05
+    assert app.simulation.network.params.eta_PP_up == [0.2, 0.05]
 
 
-def test_preset_change_rebuilds_the_network():
-    app = App(preset="fig1")
-    app.preset = "fig-s1"
-    assert app.network.params.eta_PI == [0.0005]
+def test_equations_show_the_current_values():
+    app = App()
+    text = " ".join(pane.object for pane in app._equations_area.objects)
+    assert r"\color{#1565c0}{0.8}\,(v^P_{A,k} - u^P_k)" in text
+    app.simulation.network.params.g_A = 0.3
+    text = " ".join(pane.object for pane in app._equations_area.objects)
+    assert r"\color{#1565c0}{0.3}\,(v^P_{A,k} - u^P_k)" in text
+
+
+def test_scenario_and_custom_sizes_rebuild_the_network():
+    app = App(scenario="fig1")
+    app.scenario = "fig-s1"
+    assert app.simulation.scenario.name == "fig-s1"
+    assert app.simulation.network.params.learn_PP_up is False
+    app.layer_sizes = "30-x"
+    assert app.message.startswith("Not changed: layer sizes '30-x'")
+    assert app.simulation.network.sizes == (30, 50, 10)
+    app.layer_sizes = "20, 30, 30, 5"
+    assert app.simulation.network.sizes == (20, 30, 30, 5)
+    assert app.message == ""
+
+
+def test_exports(tmp_path):
+    app = App(scenario="fig2")
+    app.step()
+    exported = json.loads(app.parameters_json().getvalue())
+    assert exported["scenario"] == "fig2"
+    assert exported["parameters"]["g_A"] == app.simulation.network.params.g_A
+    lines = app.traces_csv().getvalue().splitlines()
+    assert lines[0].split(",")[:3] == ["time", "apical_sq", "v_A1[0]"]
+    assert len(lines) == 1 + 10  # a 10 ms pattern, one sample per ms
+    path = tmp_path / "network.npz"
+    path.write_bytes(app.network_npz().getvalue())
+    loaded = storage.load(path)
+    np.testing.assert_array_equal(loaded.weights.W_up[1], app.simulation.network.weights.W_up[1])
+    assert loaded.state.time == app.simulation.network.state.time
+
+
+def test_play_starts_and_pause_stops_the_periodic_callback():
+    app = App()
+    app.running = True
+    assert app._callback.running
+    assert app._play.label == "Pause"
+    app.running = False
+    assert not app._callback.running
+    app.running = True
+    app._session_destroyed(None)
+    assert not app._callback.running
+    assert app.simulation is None
+    app.tick()  # a late tick after the session ended does nothing
 
 
 def test_panel_serve_app_answers_200_at_slash_app(served_app):

@@ -1,10 +1,11 @@
 """The dashboard in a real browser (headless Chromium driven by Playwright).
 
 Needs Debian's Chromium at /usr/bin/chromium (``.ci/run`` installs it and sets REQUIRE_BROWSER=1,
-so CI fails rather than skips when it is missing). A screenshot lands in test-artifacts/.
+so CI fails rather than skips when it is missing). Screenshots land in test-artifacts/.
 """
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 # The page template asks for web fonts on a CDN; on an offline machine that request fails. It is
 # a network error, not an error of the app.
 OFFLINE_NOISE = "net::ERR_NAME_NOT_RESOLVED"
+NUDGING_OFF = "Nudging off (click: show the target)"
 
 if not os.path.exists(CHROMIUM):
     if os.environ.get("REQUIRE_BROWSER"):
@@ -23,42 +25,103 @@ if not os.path.exists(CHROMIUM):
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
+# The streamed trace source of the page (named "traces" by app/plots.py), read in BokehJS.
+READ_TRACES = """(column) => {
+    const source = Bokeh.documents[0].get_model_by_name("traces");
+    const data = source.data instanceof Map ? source.data.get(column) : source.data[column];
+    return Array.from(data);
+}"""
+
 
 @pytest.fixture(scope="module")
-def page():
+def browser():
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"])
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.errors = []
-        page.on("pageerror", lambda error: page.errors.append(str(error)))
-        page.on("console", lambda message: page.errors.append(message.text)
-                if message.type == "error" and OFFLINE_NOISE not in message.text else None)
-        yield page
+        yield browser
         browser.close()
 
 
-def test_page_loads_steps_and_shows_no_javascript_errors(page, served_app):
+@pytest.fixture
+def page(browser, served_app):
+    """A fresh session of the app, with JavaScript errors collected in ``page.errors``."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.on("console", lambda message: page.errors.append(message.text)
+            if message.type == "error" and OFFLINE_NOISE not in message.text else None)
     page.goto(served_app)
-    step = page.get_by_role("button", name="Simulate one pattern")
-    step.wait_for(timeout=60_000)
-    step.click()
+    page.get_by_role("button", name="Step one pattern").wait_for(timeout=60_000)
+    yield page
+    page.close()
+
+
+def _traces(page, column):
+    return page.evaluate(READ_TRACES, column)
+
+
+def _wait_for(condition, timeout, message):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.25)
+    if message is None:
+        return None
+    raise AssertionError(message)
+
+
+def test_step_draws_and_the_page_has_no_javascript_errors(page):
+    page.get_by_role("button", name="Step one pattern").click()
     page.get_by_text("t = 100.0 ms").wait_for(timeout=60_000)
-    page.wait_for_timeout(3000)  # let Bokeh draw the new figure
+    assert len(_traces(page, "v_A1[0]")) == 100
+    page.wait_for_timeout(2000)  # let Bokeh draw and KaTeX typeset
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "app-after-step.png"))
+    page.screenshot(path=str(ARTIFACTS / "app-after-step.png"), full_page=True)
+    assert page.locator("canvas").count() >= 6
+    assert page.errors == []  # includes KaTeX parse errors of the equations panel
+
+
+def test_play_streams_apical_data_and_nudging_wakes_the_apical_error(page):
+    page.get_by_role("button", name="▶ Play").click()
+    first = _wait_for(lambda: _traces(page, "time"), 30, "Play streamed no samples")
+    _wait_for(lambda: _traces(page, "time")[-1] > first[-1] + 300, 30,
+              "the apical trace did not advance while playing")
+    silent = sorted(_traces(page, "apical_sq"))
+    silent_level = silent[len(silent) // 2]
+    switched_at = _traces(page, "time")[-1]
+    # While playing, a software-rendered headless browser on a loaded machine may paint only a
+    # few frames per second, and Playwright's click waits for painted frames; a DOM click event
+    # reaches the button's handler without waiting for paint.
+    page.get_by_role("button", name=NUDGING_OFF).dispatch_event("click")
+    page.get_by_role("button", name="Nudging on: target shown (click: off)").wait_for(timeout=60_000)
+
+    def risen():
+        times, apical = _traces(page, "time"), _traces(page, "apical_sq")
+        after = [a for t, a in zip(times, apical) if t > switched_at]
+        return after and max(after) > 5 * silent_level
+
+    if not _wait_for(risen, 15, None):
+        times, apical = _traces(page, "time"), _traces(page, "apical_sq")
+        raise AssertionError(f"mean v_A^2 did not rise above 5x its silent level {silent_level:.3g} "
+                             f"within 15 s of nudging (switched at t = {switched_at} ms; samples "
+                             f"since: {[(t, a) for t, a in zip(times, apical) if t > switched_at]})")
+    page.get_by_role("button", name="Pause").dispatch_event("click")
+    page.screenshot(path=str(ARTIFACTS / "app-nudged.png"))
     assert page.errors == []
-    assert page.locator("canvas").count() > 0
 
 
-def test_reset_returns_the_clock_to_zero_in_the_browser(page, served_app):
-    page.goto(served_app)
-    reset = page.get_by_role("button", name="Reset")
-    reset.wait_for(timeout=60_000)
-    page.get_by_role("button", name="Simulate one pattern").click()
+def test_a_slider_reaches_the_model_and_reset_returns_the_clock(page):
+    handle = page.locator(".noUi-handle").first  # g_lk, the first parameter slider
+    handle.focus()
+    handle.press("ArrowRight")  # one step: 0.10 -> 0.11, sent on release like a drag
+    # the equations panel is rendered by the server from the model's parameters
+    page.get_by_text("0.11").first.wait_for(timeout=30_000)
+    page.get_by_role("button", name="Step one pattern").click()
     page.get_by_text("t = 100.0 ms").wait_for(timeout=60_000)
-    reset.click()
-    page.get_by_text("t = 0 ms").wait_for(timeout=60_000)
+    page.get_by_role("button", name="Reset").click()
+    page.get_by_text("t = 0.0 ms").wait_for(timeout=60_000)
     assert page.errors == []

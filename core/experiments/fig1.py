@@ -16,7 +16,7 @@ import numpy as np
 
 from ..dynamics import run as simulate
 from ..presets import get_preset
-from ..steady_state import bottom_up_pass
+from ..tasks import Association
 from .common import Result, Stopwatch, base_metrics, holoviews, progress
 
 QUICK = dict(settle_ms=200.0, nudged_ms=1500.0, released_ms=300.0)
@@ -46,11 +46,9 @@ def run(quick=False, seed=0, show_progress=True):
     clock = Stopwatch()
     setup = QUICK if quick else FULL
     net = get_preset("fig1").make_network(seed=seed, **REGIME)
-    rng = np.random.default_rng(seed + 1)
-    pattern = rng.uniform(0, 1, net.sizes[0])
-    target = bottom_up_pass(net, pattern)[net.n_layers][0] + rng.uniform(
-        -TARGET_OFFSET, TARGET_OFFSET, net.sizes[-1])
-    net.present(pattern, target)
+    association = Association.near_output(net, seed=seed + 1, offset=TARGET_OFFSET)
+    target = association.target_potential
+    net.present(association.input_rates, target)
     phases = [("settle", setup["settle_ms"], False), ("nudged", setup["nudged_ms"], True),
               ("released", setup["released_ms"], False)]
     trace = run_protocol(net, phases, show_progress)

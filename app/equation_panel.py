@@ -1,0 +1,105 @@
+r"""The equations being simulated, with the current parameter values filled in.
+
+Each equation is written once as a template in which ``«name»`` stands for a model parameter; it is
+rendered twice, with the parameter's paper symbol (from :class:`core.parameters.ModelParameters`,
+the single source of symbols) and with its current value in colour, so a student sees which slider
+is which symbol. Numbering follows the paper (Sacramento et al. 2018, Eqs. 1-10).
+"""
+
+from __future__ import annotations
+
+import re
+
+from core.equations import basal_attenuation, euler_stability_bound, interneuron_attenuation
+from core.parameters import ModelParameters
+
+VALUE_COLOR = "#1565c0"
+_PLACEHOLDER = re.compile(r"«(\w+)»")
+
+EQUATIONS = [
+    ("Eq. 1: hidden pyramidal soma",
+     r"\frac{du^P_k}{dt} = -«g_lk»\,u^P_k + «g_B»\,(v^P_{B,k} - u^P_k)"
+     r" + «g_A»\,(v^P_{A,k} - u^P_k) + «sigma»\,\xi(t)"),
+    ("Output soma with its teaching current",
+     r"\frac{du^P_N}{dt} = -«g_lk»\,u^P_N + «g_B»\,(v^P_{B,N} - u^P_N)"
+     r" + «g_som»\,(u^\mathrm{trgt}_N - u^P_N) + «sigma»\,\xi(t)"),
+    ("Eq. 2: interneuron soma, nudged by the next layer",
+     r"\frac{du^I_k}{dt} = -«g_lk»\,u^I_k + «g_D»\,(v^I_k - u^I_k)"
+     r" + «g_som»\,(u^P_{k+1} - u^I_k) + «sigma»\,\xi(t)"),
+    ("Eqs. 3-5: dendrites",
+     r"v^P_{B,k} = W^{PP}_{k,k-1} r^P_{k-1},\quad "
+     r"v^P_{A,k} = W^{PP}_{k,k+1} r^P_{k+1} + W^{PI}_{k,k} r^I_k,\quad "
+     r"v^I_k = W^{IP}_{k,k} r^P_k"),
+    ("Eq. 7: bottom-up plasticity «learn_PP_up»",
+     r"\frac{dW^{PP}_{k,k-1}}{dt} = «eta_PP_up»\,\big(\varphi(u^P_k) - "
+     r"\varphi(\hat v^P_{B,k})\big)\,(r^P_{k-1})^T"),
+    ("Eq. 8: pyramid-to-interneuron plasticity «learn_IP»",
+     r"\frac{dW^{IP}_{k,k}}{dt} = «eta_IP»\,\big(\varphi(u^I_k) - \varphi(\hat v^I_k)\big)"
+     r"\,(r^P_k)^T"),
+    ("Eq. 9: interneuron-to-pyramid plasticity «learn_PI»",
+     r"\frac{dW^{PI}_{k,k}}{dt} = «eta_PI»\,(0 - v^P_{A,k})\,(r^I_k)^T"),
+    ("Eq. 10: top-down plasticity «learn_PP_down»",
+     r"\frac{dW^{PP}_{k,k+1}}{dt} = «eta_PP_down»\,\big(\varphi(u^P_k) - "
+     r"\varphi(\hat v^P_{TD,k})\big)\,(r^P_{k+1})^T"),
+    ("Low-pass filters of plasticity and of pattern switches",
+     r"«tau_w»\,\frac{d\Delta}{dt} = -\Delta + \text{induction term},\quad "
+     r"\frac{dW}{dt} = \eta\,\Delta;\qquad «tau_0»\,\frac{dr_0}{dt} = r^\mathrm{pattern}_0 - r_0"),
+]
+
+
+def _symbol(name):
+    return ModelParameters.param[name].symbol
+
+
+def _value(params, name):
+    value = getattr(params, name)
+    if isinstance(value, list):
+        text = r",\ ".join(f"{v:g}" for v in value)
+        text = f"({text})" if len(value) > 1 else text
+    else:
+        text = f"{value:g}"
+    return rf"\color{{{VALUE_COLOR}}}{{{text}}}"
+
+
+def render(template, params=None):
+    """``template`` with each ``«name»`` replaced by its symbol, or by the value in ``params``."""
+    if params is None:
+        return _PLACEHOLDER.sub(lambda m: _symbol(m.group(1)), template)
+    return _PLACEHOLDER.sub(lambda m: _value(params, m.group(1)), template)
+
+
+def _title(template, params):
+    return _PLACEHOLDER.sub(lambda m: "(on)" if getattr(params, m.group(1)) else "(frozen)",
+                            template)
+
+
+def derived_quantities(params):
+    """The LaTeX of the attenuation factors, the rate function and the stability bound."""
+    p = params
+    c_hidden = basal_attenuation(p.g_lk, p.g_B, p.g_A)
+    c_output = basal_attenuation(p.g_lk, p.g_B, 0.0)
+    c_inter = interneuron_attenuation(p.g_lk, p.g_D)
+    bound = euler_stability_bound(p.g_lk, p.g_B, p.g_A, p.g_D, p.g_som)
+    value = lambda x: rf"\color{{{VALUE_COLOR}}}{{{x:.3g}}}"  # noqa: E731
+    if p.transfer == "logistic":
+        phi = r"\varphi(u) = \frac{1}{1 + e^{-u}}"
+    else:
+        phi = (rf"\varphi(u) = {value(p.gamma)}\,\log\big(1 + e^{{{value(p.beta)}\,"
+               rf"(u - {value(p.theta)})}}\big)")
+    return [
+        ("Dendritic attenuation",
+         rf"\hat v^P_{{B,k}} = \frac{{g_B}}{{g_\mathrm{{lk}} + g_B + g_A}}\,v^P_{{B,k}} = "
+         rf"{value(c_hidden)}\,v^P_{{B,k}}\ \ (\text{{output: }}{value(c_output)}),\quad "
+         rf"\hat v^I_k = {value(c_inter)}\,v^I_k"),
+        ("Rate function", phi),
+        ("Euler-Maruyama step",
+         rf"u \leftarrow u + {value(p.dt)}\,\frac{{du}}{{dt}} + \sigma\sqrt{{{value(p.dt)}}}\,"
+         rf"\mathcal{{N}}(0,1),\qquad \Delta t < \frac{{2}}{{g_{{\max}}}} = {value(bound)}\ \text{{ms}}"),
+    ]
+
+
+def equations(params):
+    """``(title, symbolic LaTeX, LaTeX with values)`` for every equation, for these parameters."""
+    rows = [(_title(title, params), render(template), render(template, params))
+            for title, template in EQUATIONS]
+    return rows + [(title, None, latex) for title, latex in derived_quantities(params)]

@@ -1,0 +1,384 @@
+r"""A live simulation for interactive front ends (the dashboard, notebooks).
+
+A :class:`LiveSimulation` owns one network, the pattern stream of a :class:`Scenario`, a backprop
+baseline trained on the same patterns, and a bounded history of the traces a dashboard plots. It
+advances in small pieces -- an exact number of Euler steps (:meth:`LiveSimulation.advance`) or as
+many as fit a wall-clock budget (:meth:`LiveSimulation.advance_for`) -- and returns each piece as a
+:class:`Frame` of downsampled columns. It knows nothing about any user interface.
+
+The dynamics do not depend on how the run is cut into pieces: noise is drawn in the same order
+whatever the block sizes (see :mod:`core.dynamics`), so the same seed gives the same trajectory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import validation
+from .baselines import MLP, angle_degrees, cosine_similarity
+from .dynamics import Recording, run
+from .equations import self_predicting_weights
+from .errors import DivergenceError
+from .experiments import fig1, fig2, self_prediction
+from .presets import get_preset
+from .tasks import Association, TeacherTask, regression_error, squared_error
+from .transfer import transfer_function
+
+TEST_PATTERNS = 100
+"""Unseen patterns on which the test error is measured (bottom-up pass, sigma = 0)."""
+HISTORY_ROWS = 5000
+"""Trace samples kept for export; older ones are dropped."""
+TRACE_NEURONS = 5
+"""Neurons per population whose traces are recorded (the first ones)."""
+FIRST_ESTIMATE = 20_000
+"""Steps per second assumed before the first piece has been timed."""
+MIN_PIECE = 100
+"""Fewest steps :meth:`LiveSimulation.advance_for` advances (unless capped by ``max_steps``)."""
+MIN_RECORD_EVERY = 10
+"""Fewest steps between two trace samples: every sample ends a block of the simulator, and blocks
+of a few steps would spend more time in bookkeeping than in the dynamics."""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """What the live simulation shows: a preset, its pattern stream and where to start.
+
+    Attributes
+    ----------
+    name, title : str
+    description : str
+        What to look for, in one or two sentences.
+    preset : str
+        Name of the :mod:`core.presets` preset it builds on.
+    overrides : dict
+        Parameter values that differ from the preset (those of the experiment it mirrors).
+    task : {"teacher", "association"}
+        Random inputs with a teacher network's targets (:class:`~core.tasks.TeacherTask`) or one
+        pattern with one target (:class:`~core.tasks.Association`).
+    nudging : bool
+        Whether the output target is on at the start.
+    input_range : tuple of float
+        Teacher-task inputs are drawn uniformly from this range.
+    baseline_learning_rate : float
+        Learning rate of the backprop MLP trained on the same patterns (0: it does not learn,
+        as when the forward weights are frozen).
+    """
+
+    name: str
+    title: str
+    description: str
+    preset: str
+    overrides: dict = field(default_factory=dict)
+    task: str = "teacher"
+    nudging: bool = True
+    input_range: tuple = (-1.0, 1.0)
+    baseline_learning_rate: float = 0.0
+
+
+SCENARIOS = {s.name: s for s in [
+    Scenario(
+        name="fig-s1", title="Fig. S1: the self-predicting state is learned",
+        description="Forward weights are frozen and no target is shown; the lateral weights W^IP "
+                    "and W^PI learn until the interneurons predict the next layer and the apical "
+                    "potentials fall silent.",
+        preset="fig-s1",
+        # the experiment's regime, with rates 3/ms instead of 10/ms: it averages the lateral
+        # updates over 10 patterns in parallel, the live run shows one pattern at a time
+        overrides=dict(self_prediction.REGIME, eta_IP=[3.0], eta_PI=[3.0],
+                       presentation_time=self_prediction.QUICK["presentation_time"], sigma=0.0),
+        nudging=False, input_range=(0.0, self_prediction.INPUT_HIGH)),
+    Scenario(
+        name="fig1", title="Fig. 1: an error appears in the apical dendrites and is learned away",
+        description="The network starts self-predicting: apical potentials are silent. Switch "
+                    "nudging on: the target pulls the output, an error appears in the apical "
+                    "dendrites of layer 1, and fades as the forward weights learn.",
+        preset="fig1", overrides=dict(fig1.REGIME), task="association", nudging=False,
+        baseline_learning_rate=5.0),
+    Scenario(
+        name="fig2", title="Fig. 2: nonlinear regression of a teacher network",
+        description="Every pattern comes with the teacher's target; all weights but the top-down "
+                    "ones learn at once. The test error falls next to a backprop network trained "
+                    "on the same patterns.",
+        preset=fig2.QUICK["preset"], nudging=True,
+        baseline_learning_rate=fig2.QUICK["mlp_learning_rate"]),
+]}
+
+
+def get_scenario(name):
+    """The :class:`Scenario` called ``name``."""
+    try:
+        return SCENARIOS[name]
+    except KeyError:
+        raise ValueError(f"unknown scenario {name!r}; choose one of {sorted(SCENARIOS)}") from None
+
+
+def fit_rates_to_depth(params, n_layers):
+    """Stretch per-layer learning rates written for another depth to ``n_layers`` layers.
+
+    A preset's rates are per layer of its own architecture; with custom sizes of another depth,
+    every extra hidden layer takes the first hidden layer's rate and the output keeps its own.
+    Lists of one rate (the same for all layers) are left alone.
+    """
+    counts = {"eta_PP_up": n_layers, "eta_IP": n_layers - 1, "eta_PI": n_layers - 1,
+              "eta_PP_down": n_layers - 1}
+    for name, count in counts.items():
+        rates = list(getattr(params, name))
+        if len(rates) in (1, count):
+            continue
+        if name == "eta_PP_up":
+            rates = [rates[0]] * (count - 1) + [rates[-1]]
+        else:
+            rates = (rates + [rates[-1]] * count)[:count]
+        setattr(params, name, rates)
+
+
+@dataclass
+class Frame:
+    """One piece of a live run.
+
+    Attributes
+    ----------
+    traces : dict[str, ndarray]
+        Downsampled traces, one column per quantity (see :attr:`LiveSimulation.columns`), all of
+        the same length (possibly 0).
+    progress : dict[str, ndarray] or None
+        One row of slower measures at the end of the piece: test errors of the microcircuit and of
+        the backprop baseline, weight alignments (see :data:`PROGRESS_COLUMNS`); ``None`` when
+        the piece was advanced without measuring.
+    steps : int
+        Euler steps advanced.
+    wall_time : float
+        Seconds it took.
+    error : str or None
+        Why the piece stopped early (instability, divergence, bad parameters); the network is left
+        as it was before the failing steps.
+    """
+
+    traces: dict
+    progress: dict
+    steps: int
+    wall_time: float
+    error: str | None = None
+
+
+PROGRESS_COLUMNS = {
+    "time": "simulated time (ms)",
+    "patterns": "patterns presented",
+    "test_error": "microcircuit test error, mean ||r_N - r_trgt||^2 on unseen patterns",
+    "baseline_error": "the backprop MLP's test error on the same patterns",
+    "cos_PI_vs_top_down": "cosine between W^PI_1 and -W^PP_{1,2} (1 when self-predicting)",
+    "cos_IP_vs_self_predicting": "cosine between W^IP_1 and its self-predicting value",
+    "forward_feedback_angle": "angle (deg) between W^PP_{2,1} and the transposed W^PP_{1,2}",
+}
+"""Columns of :attr:`Frame.progress`."""
+
+
+class TraceHistory:
+    """The last ``capacity`` trace samples, for export (a ring buffer: memory stays bounded)."""
+
+    def __init__(self, columns, capacity=HISTORY_ROWS):
+        if capacity < 1:
+            raise ValueError(f"capacity must be >= 1, got {capacity!r}")
+        self.columns = list(columns)
+        self._rows = np.zeros((capacity, len(self.columns)))
+        self._count = 0  # samples ever added
+
+    def extend(self, traces):
+        """Append the rows of a :attr:`Frame.traces` dictionary."""
+        block = np.column_stack([np.asarray(traces[c], dtype=float) for c in self.columns])
+        capacity = len(self._rows)
+        block = block[-capacity:]
+        self._rows[(self._count + np.arange(len(block))) % capacity] = block
+        self._count += len(block)
+
+    def table(self):
+        """The kept samples in time order, as a ``(n, len(columns))`` array."""
+        capacity = len(self._rows)
+        if self._count <= capacity:
+            return self._rows[:self._count].copy()
+        start = self._count % capacity
+        return np.concatenate([self._rows[start:], self._rows[:start]])
+
+    def to_csv(self):
+        """The kept samples as CSV text with a header row."""
+        out = io.StringIO()
+        np.savetxt(out, self.table(), delimiter=",", header=",".join(self.columns), comments="",
+                   fmt="%.9g")
+        return out.getvalue()
+
+
+class LiveSimulation:
+    """One network running a scenario, advanced piece by piece; see the module docstring.
+
+    Parameters
+    ----------
+    scenario : str
+        A key of :data:`SCENARIOS`.
+    seed : int
+        Seeds the network, the task, the pattern stream and the test set.
+    layer_sizes : sequence of int, optional
+        Instead of the preset's architecture (at least one hidden layer).
+    history_rows : int
+        Trace samples kept for export.
+
+    Attributes
+    ----------
+    network : Network
+        Its ``params`` may be changed at any time; they take effect at the next piece.
+    task : TeacherTask or Association
+    baseline : MLP
+        Backprop on the same patterns, starting from the network's forward weights.
+    columns : list of str
+        Trace columns: ``time``, ``apical_sq`` and per-neuron ``v_A1[i]``, ``u_P<N>[i]``,
+        ``u_target[i]``, ``u_I1[i]``, ``u_P2[i]``.
+    patterns_seen : int
+    """
+
+    def __init__(self, scenario="fig1", *, seed=0, layer_sizes=None, history_rows=HISTORY_ROWS):
+        self.scenario = get_scenario(scenario)
+        sizes = None if layer_sizes is None else validation.layer_sizes(layer_sizes)
+        if sizes is not None and len(sizes) < 3:
+            raise ValueError(f"layer_sizes must have at least one hidden layer (three numbers, "
+                             f"e.g. 30-50-10) for apical potentials to exist, got {list(sizes)}")
+        self.seed = int(seed)
+        self.network = get_preset(self.scenario.preset).make_network(
+            seed=self.seed, layer_sizes=sizes, **self.scenario.overrides)
+        fit_rates_to_depth(self.network.params, self.network.n_layers)
+        self.network.nudging = self.scenario.nudging
+        self.task = self._make_task()
+        self.test_inputs = self.task.inputs(np.random.default_rng(self.seed + 3000), TEST_PATTERNS)
+        self._test_targets = self.task.target_rates(self.test_inputs)
+        self._pattern_rng = np.random.default_rng(self.seed + 2000)
+        self.baseline = MLP.from_network(self.network)
+        self._recorded = self._recorded_populations()
+        self.columns = ["time", "apical_sq"] + [f"{name}[{i}]" for name, count in self._recorded
+                                                 for i in range(count)]
+        self.history = TraceHistory(self.columns, history_rows)
+        self.patterns_seen = 0
+        self.steps_per_second = None
+        self._pieces_timed = 0
+        self._present_next()
+
+    def _make_task(self):
+        net, scenario = self.network, self.scenario
+        if scenario.task == "association":
+            return Association.near_output(net, seed=self.seed + 1, offset=fig1.TARGET_OFFSET)
+        teacher = TeacherTask.random(transfer_function(net.params),
+                                     sizes=(net.sizes[0], 20, net.sizes[-1]), seed=self.seed + 1000)
+        low, high = scenario.input_range
+        return dataclasses.replace(teacher, input_low=low, input_high=high)
+
+    def _recorded_populations(self):
+        sizes, N = self.network.sizes, self.network.n_layers
+        populations = {"v_A1": sizes[1], f"u_P{N}": sizes[N], "u_target": sizes[N],
+                       "u_I1": sizes[2], "u_P2": sizes[2]}
+        return [(name, min(TRACE_NEURONS, n)) for name, n in populations.items()]
+
+    # ---- the pattern stream ----------------------------------------------------------------
+    def _present_next(self):
+        inputs = self.task.inputs(self._pattern_rng, 1)
+        target = self.task.target_potentials(inputs)
+        self.network.present(inputs[0], target[0])
+        self.patterns_seen += 1
+        if self.network.nudging and self.scenario.baseline_learning_rate > 0:
+            # the baseline learns from the same teacher: only while the target is shown
+            self.baseline.train_batch(inputs, self.task.transfer.phi(target),
+                                      self.scenario.baseline_learning_rate)
+
+    def steps_per_pattern(self):
+        """Euler steps of one presentation, :math:`T / \\Delta t`."""
+        p = self.network.params
+        return int(round(p.presentation_time / p.dt))
+
+    def steps_left_in_pattern(self):
+        """Euler steps until the next pattern is shown."""
+        p, s = self.network.params, self.network.state
+        return self.steps_per_pattern() - int(round(s.pattern_time / p.dt))
+
+    # ---- advancing ---------------------------------------------------------------------------
+    def advance(self, n_steps, *, samples=50, measure=True):
+        """Advance ``n_steps`` Euler steps (across pattern switches), keeping about ``samples``
+        trace samples, and :meth:`measure` at the end unless ``measure`` is false (then
+        :attr:`Frame.progress` is ``None``). Errors do not raise: they end the piece and are in
+        :attr:`Frame.error`."""
+        if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
+            raise ValueError(f"n_steps must be a non-negative integer, got {n_steps!r}")
+        record_every = max(MIN_RECORD_EVERY, n_steps // max(1, samples))
+        names = ["apical_sq"] + [name for name, _ in self._recorded]
+        pieces, done, error = [], 0, None
+        start = time.perf_counter()
+        try:
+            while done < n_steps:
+                left = self.steps_left_in_pattern()
+                if left <= 0:
+                    self._present_next()
+                    continue
+                n = min(n_steps - done, left)
+                pieces.append(run(self.network, n, record=names, record_every=record_every))
+                done += n
+        except (ValueError, DivergenceError) as stop:
+            error = str(stop)
+        wall_time = time.perf_counter() - start
+        if done and wall_time > 0:
+            self._update_speed(done / wall_time)
+        traces = self._columns(Recording.concatenate(pieces))
+        self.history.extend(traces)
+        return Frame(traces=traces, progress=self.measure() if measure else None, steps=done,
+                     wall_time=wall_time, error=error)
+
+    def advance_for(self, seconds, *, max_steps=None, samples=50, measure=True):
+        """Advance as many steps as the measured speed fits into ``seconds`` of wall time
+        (at most ``max_steps``); see :meth:`advance`."""
+        if not seconds > 0:
+            raise ValueError(f"seconds must be > 0, got {seconds!r}")
+        # at least a few samples' worth: a slow first piece (compiling the kernel) must not
+        # shrink the next pieces to a step or two, which would then measure only overhead
+        n_steps = max(MIN_PIECE, int((self.steps_per_second or FIRST_ESTIMATE) * seconds))
+        if max_steps is not None:
+            n_steps = min(n_steps, int(max_steps))
+        return self.advance(n_steps, samples=samples, measure=measure)
+
+    def _update_speed(self, measured):
+        self._pieces_timed += 1
+        if self._pieces_timed == 1:
+            return  # the first piece may include compiling the kernel: not a speed
+        previous = self.steps_per_second
+        self.steps_per_second = measured if previous is None else 0.5 * (previous + measured)
+
+    def _columns(self, recording):
+        columns = {"time": recording.time, "apical_sq": recording.values.get("apical_sq",
+                                                                              np.zeros(0))}
+        for name, count in self._recorded:
+            values = recording.values.get(name, np.zeros((0, 1, count)))
+            for i in range(count):
+                columns[f"{name}[{i}]"] = values[:, 0, i]
+        return columns
+
+    # ---- measures ------------------------------------------------------------------------------
+    def measure(self):
+        """One row of :data:`PROGRESS_COLUMNS` for the current network (each a 1-element array)."""
+        net, p = self.network, self.network.params
+        w = net.weights
+        g_A_next = 0.0 if net.n_layers == 2 else p.g_A
+        W_IP, _ = self_predicting_weights(w.W_up[2], w.W_down[1], p.g_lk, p.g_B, p.g_D, g_A_next)
+        with np.errstate(over="ignore", invalid="ignore"):
+            row = {
+                "time": net.state.time,
+                "patterns": self.patterns_seen,
+                "test_error": regression_error(net, self.task, self.test_inputs),
+                "baseline_error": squared_error(self.baseline.predict(self.test_inputs),
+                                                self._test_targets),
+                "cos_PI_vs_top_down": cosine_similarity(w.W_PI[1], -w.W_down[1]),
+                "cos_IP_vs_self_predicting": cosine_similarity(w.W_IP[1], W_IP),
+                "forward_feedback_angle": angle_degrees(w.W_up[2], w.W_down[1].T),
+            }
+        return {name: np.array([float(value)]) for name, value in row.items()}
+
+    def simulated_ms_per_second(self):
+        """Simulated milliseconds per wall-clock second at the measured speed (0 before)."""
+        return (self.steps_per_second or 0.0) * self.network.params.dt

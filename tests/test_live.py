@@ -1,0 +1,157 @@
+"""The live simulation behind the dashboard (core.live): pieces, patterns, errors, science."""
+
+import numpy as np
+import pytest
+
+from core.baselines import angle_degrees
+from core.live import (PROGRESS_COLUMNS, SCENARIOS, LiveSimulation, TraceHistory,
+                       fit_rates_to_depth)
+from core.parameters import ModelParameters
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_every_scenario_advances_exactly_the_steps_asked(name):
+    sim = LiveSimulation(name)
+    frame = sim.advance(250, samples=5)
+    assert frame.error is None
+    assert frame.steps == 250
+    assert sim.network.state.steps == 250
+    assert sim.network.state.time == pytest.approx(250 * sim.network.params.dt)
+    lengths = {len(column) for column in frame.traces.values()}
+    assert lengths == {250 // 50}  # one sample every 50 steps
+    assert set(frame.traces) == set(sim.columns)
+    assert set(frame.progress) == set(PROGRESS_COLUMNS)
+
+
+def test_patterns_switch_after_the_presentation_time():
+    sim = LiveSimulation("fig2")
+    per_pattern = sim.steps_per_pattern()
+    assert per_pattern == round(sim.network.params.presentation_time / sim.network.params.dt)
+    first_input = sim.network.state.input_pattern.copy()
+    sim.advance(3 * per_pattern)
+    assert sim.patterns_seen == 3  # the third ends exactly now; the fourth is not shown yet
+    sim.advance(1)
+    assert sim.patterns_seen == 4
+    assert not np.array_equal(sim.network.state.input_pattern, first_input)
+
+
+def test_same_seed_same_trajectory_however_the_run_is_cut():
+    whole, pieces = LiveSimulation("fig1", seed=3), LiveSimulation("fig1", seed=3)
+    assert whole.network.params.sigma > 0  # noise included
+    whole.network.nudging = pieces.network.nudging = True
+    whole.advance(2300)
+    for n in (1, 999, 300, 1000):
+        pieces.advance(n, samples=7)
+    for (name, k, a), (_, _, b) in zip(whole.network.weights.items(), pieces.network.weights.items()):
+        np.testing.assert_array_equal(a, b, err_msg=f"{name}{k}")
+    np.testing.assert_array_equal(whole.network.state.u_P[1], pieces.network.state.u_P[1])
+
+
+def test_unstable_time_step_ends_the_piece_with_a_message_and_changes_nothing():
+    sim = LiveSimulation("fig1")
+    sim.network.params.dt = 1.5
+    frame = sim.advance(100)
+    assert frame.steps == 0
+    assert "dt = 1.5" in frame.error and "stability bound" in frame.error
+    assert sim.network.state.time == 0
+    assert all(len(column) == 0 for column in frame.traces.values())
+
+
+def test_parameters_set_between_pieces_take_effect():
+    sim = LiveSimulation("fig1")
+    assert sim.advance(10).error is None
+    sim.network.params.dt = 0.05  # the simulator's cached view of the parameters must refresh
+    sim.advance(10)
+    assert sim.network.state.time == pytest.approx(10 * 0.1 + 10 * 0.05)
+    sim.network.params.dt = 1.5
+    assert "stability bound" in sim.advance(10).error
+
+
+def test_divergence_ends_the_piece_and_restores_the_network():
+    sim = LiveSimulation("fig2")
+    sim.network.params.eta_PP_up = [1e6]
+    frame = sim.advance(2000)
+    assert frame.error is not None and "diverged" in frame.error
+    assert frame.steps < 2000
+    assert all(np.all(np.isfinite(W)) for _, _, W in sim.network.weights.items())
+    for values in list(frame.traces.values()) + list(frame.progress.values()):
+        assert np.all(np.isfinite(values))
+
+
+def test_advance_rejects_a_bad_step_count():
+    with pytest.raises(ValueError, match="n_steps must be a non-negative integer, got -1"):
+        LiveSimulation("fig1").advance(-1)
+    with pytest.raises(ValueError, match="seconds must be > 0, got 0"):
+        LiveSimulation("fig1").advance_for(0)
+
+
+def test_advance_for_respects_max_steps_and_learns_its_speed():
+    sim = LiveSimulation("fig2")
+    assert sim.advance_for(0.05, max_steps=37).steps == 37
+    sim.advance_for(0.02)
+    sim.advance_for(0.02)
+    assert sim.steps_per_second > 0
+    assert sim.simulated_ms_per_second() == pytest.approx(sim.steps_per_second * 0.1)
+
+
+def test_custom_sizes_need_a_hidden_layer_and_adapt_the_rates():
+    with pytest.raises(ValueError, match=r"layer_sizes must have at least one hidden layer.*\[30, 10\]"):
+        LiveSimulation("fig2", layer_sizes=[30, 10])
+    sim = LiveSimulation("fig2", layer_sizes=[30, 40, 20, 10])
+    assert sim.network.sizes == (30, 40, 20, 10)
+    assert sim.advance(100).error is None
+
+
+def test_fit_rates_to_depth_by_hand():
+    params = ModelParameters(eta_PP_up=[0.1, 0.2], eta_IP=[0.3, 0.4], eta_PI=[0.5])
+    fit_rates_to_depth(params, 4)
+    assert params.eta_PP_up == [0.1, 0.1, 0.1, 0.2]  # extra hidden layers take layer 1's rate
+    assert params.eta_IP == [0.3, 0.4, 0.4]
+    assert params.eta_PI == [0.5]  # one rate serves all layers already
+    fit_rates_to_depth(params, 2)
+    assert params.eta_PP_up == [0.1, 0.2]
+    assert params.eta_IP == [0.3]
+
+
+def test_trace_history_keeps_the_last_rows_in_order():
+    history = TraceHistory(["time", "x"], capacity=3)
+    history.extend({"time": [1, 2], "x": [10, 20]})
+    history.extend({"time": [3, 4, 5], "x": [30, 40, 50]})
+    np.testing.assert_array_equal(history.table(), [[3, 30], [4, 40], [5, 50]])
+    assert history.to_csv().splitlines() == ["time,x", "3,30", "4,40", "5,50"]
+    with pytest.raises(ValueError, match="capacity must be >= 1, got 0"):
+        TraceHistory(["time"], capacity=0)
+
+
+def test_measures_in_the_self_predicting_state():
+    sim = LiveSimulation("fig1")  # starts self-predicting
+    row = sim.measure()
+    assert row["cos_PI_vs_top_down"][0] == pytest.approx(1.0)
+    assert row["cos_IP_vs_self_predicting"][0] == pytest.approx(1.0)
+    w = sim.network.weights
+    assert row["forward_feedback_angle"][0] == pytest.approx(angle_degrees(w.W_up[2], w.W_down[1].T))
+
+
+def test_fig1_nudging_opens_an_apical_error_that_learning_closes():
+    sim = LiveSimulation("fig1", seed=1)
+    silent = np.mean(sim.advance(2000, samples=20).traces["apical_sq"])
+    sim.network.nudging = True
+    onset = sim.advance(500, samples=5)
+    assert np.mean(onset.traces["apical_sq"]) > 10 * silent
+    error_at_onset = onset.progress["test_error"][0]
+    later = sim.advance(20000, samples=20)
+    assert later.progress["test_error"][0] < error_at_onset / 10
+
+
+def test_fig_s1_lateral_weights_learn_the_self_predicting_state():
+    sim = LiveSimulation("fig-s1", seed=2)
+    start = sim.advance(10000, samples=20)
+    for _ in range(5):
+        end = sim.advance(10000, samples=20)
+    assert np.mean(end.traces["apical_sq"]) < np.mean(start.traces["apical_sq"]) / 5
+    assert end.progress["cos_PI_vs_top_down"][0] > start.progress["cos_PI_vs_top_down"][0] + 0.3
+
+
+def test_unknown_scenario_is_named():
+    with pytest.raises(ValueError, match="unknown scenario 'fig9'; choose one of"):
+        LiveSimulation("fig9")
