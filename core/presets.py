@@ -82,13 +82,25 @@ PRESETS = {p.name: p for p in [
         title="Fig. 2, classroom size: regression that visibly learns within seconds",
         description="Ours, not the paper's: threshold theta = 0 puts every neuron in the "
                     "responsive part of the soft rectifier (with theta = 3 the rates and their "
-                    "derivatives are ~100x smaller and learning crawls), 10 ms patterns with a "
-                    "2 ms learning lag, and rates 10x those that make the steady-state version "
-                    "learn; sigma = 0. tests/test_regression.py checks that the test error falls "
-                    "by >= 30 % in both simulators.",
+                    "derivatives are ~100x smaller and learning crawls); sigma = 0.3 (SM?); 10 ms "
+                    "patterns with a 2 ms learning lag and a tau_0 = 0.3 ms input switch (with "
+                    "tau_0 = 1 ms the switch is 14 % unfinished when learning starts, and that "
+                    "transient drives the error back up after ~2000 patterns). Rates calibrated "
+                    "on the steady-state and full simulators: the hidden rate eta^PP_{1,0} = 0.5 "
+                    "is 5x the output rate 0.1 (the paper's (SM?) ratio is 2.4x; with 0.01 the "
+                    "hidden layer learns nothing and the circuit equals the shallow learner); "
+                    "W^PI learns slowly (0.02 < 0.05, else it cancels the apical error signal) "
+                    "and W^IP fast (0.1, to track the moving output weights); top-down weights "
+                    "U(-3, 3) instead of the (SM?) U(-1, 1) for a stronger feedback signal "
+                    "relative to the lateral mismatch. Measured (reproduce fig2, 10^4 patterns, "
+                    "seeds 0-2): error 0.18x / 0.14x / 0.18x the shallow learner's, 1.6x / 2.1x "
+                    "/ 1.6x backprop's, output vs transposed top-down weights 51 / 52 / 47 "
+                    "degrees. tests/test_regression.py checks that the test error falls by "
+                    ">= 30 % in both simulators and that the hidden layer helps.",
         layer_sizes=(30, 50, 10),
-        parameters=dict(theta=0.0, sigma=0.0, presentation_time=10.0, learning_lag=2.0,
-                        tau_0=1.0, eta_PP_up=[0.01, 0.1], eta_IP=[0.01], eta_PI=[0.05]),
+        parameters=dict(theta=0.0, sigma=0.3, presentation_time=10.0, learning_lag=2.0,
+                        tau_0=0.3, eta_PP_up=[0.5, 0.1], eta_IP=[0.1], eta_PI=[0.02],
+                        init_scale_PP_down=3.0),
     ),
     Preset(
         name="classification",

@@ -94,7 +94,19 @@ def test_fig2_learns_and_computes_its_baselines(quick_metrics):
     baselines = metrics["baselines"]
     assert baselines["shallow"] < baselines["shallow_initial"]
     assert baselines["backprop_mlp"] < 0.5 * baselines["backprop_mlp_initial"]
-    assert 0 <= metrics["angles_deg"]["output_weights_vs_top_down_transposed"] <= 180
+    assert baselines["feedback_alignment_mlp"] < 0.5 * baselines["backprop_mlp_initial"]
+    # the hidden layer learns: measured micro / shallow = 0.24, 0.23, 0.23 for seeds 0, 1, 2
+    assert metrics["final_error"] <= 0.5 * baselines["shallow"]
+    # and about as well as backprop on the same 3000 patterns (measured 0.86, 1.06, 0.88)
+    assert metrics["final_error"] <= 2.0 * baselines["backprop_mlp"]
+    # feedback alignment: the output weights turn towards the transposed top-down weights
+    # (measured from 97, 85, 90 degrees to 52, 51, 47; paper: about 45)
+    angles = metrics["angles_deg"]
+    assert angles["output_weights_vs_top_down_transposed"] < 65
+    assert angles["output_weights_vs_top_down_transposed"] \
+        < angles["output_weights_vs_top_down_transposed_initial"] - 20
+    history = metrics["measurements"]["history"]
+    assert len(history["angle_deg"]) == len(history["patterns"]) == 16
 
 
 def test_fig1_apical_error_appears_with_the_target_and_is_learned_away(quick_metrics):

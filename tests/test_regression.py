@@ -47,3 +47,18 @@ def test_shallow_learner_also_learns_but_keeps_hidden_weights():
         steady_state.train_batch(net, x, task.target_potentials(x))
     np.testing.assert_array_equal(net.weights.W_up[1], hidden_before)
     assert regression_error(net, task, test_inputs) < before
+
+
+def test_hidden_layer_learns_beyond_the_shallow_learner():
+    """Regression guard for the calibration of ``fig2-quick``: with a hidden rate of 0.01 (the
+    old preset) or a fast W^PI the microcircuit learned no more than its output weights did."""
+    errors = {}
+    for shallow in (False, True):
+        net, task, rng, test_inputs = _setup(0)
+        if shallow:
+            net.params.eta_PP_up = [0.0, net.params.eta_PP_up[-1]]
+        for _ in range(2000):
+            x = task.inputs(rng, 1)
+            steady_state.train_batch(net, x, task.target_potentials(x))
+        errors[shallow] = regression_error(net, task, test_inputs)
+    assert errors[False] <= 0.6 * errors[True]
