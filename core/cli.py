@@ -1,4 +1,5 @@
-"""Command line: ``python -m core reproduce EXPERIMENT [--quick] [--seed N] [--out DIR]``.
+"""Command line: ``python -m core reproduce EXPERIMENT [--quick] [--seed N] [--out DIR]
+[--dataset NAME]`` (``--dataset`` for ``classification`` only).
 
 Also installed as the ``dendritic-microcircuits`` console script.
 """
@@ -11,7 +12,11 @@ import sys
 
 from . import __version__
 from .experiments import EXPERIMENTS, get_runner
+from .experiments.classification import DATASETS
 from .experiments.common import save_result
+
+
+DATASET_CHOICES = sorted(DATASETS)
 
 
 def build_parser():
@@ -30,6 +35,9 @@ def build_parser():
     reproduce.add_argument("--out", default=None,
                            help="output directory (default: results/EXPERIMENT[-quick]-seedN)")
     reproduce.add_argument("--no-progress", action="store_true", help="no progress bar")
+    reproduce.add_argument("--dataset", choices=DATASET_CHOICES, default=None,
+                           help="classification only: data set (default: digits with --quick, "
+                                "fashion-mnist otherwise)")
     return parser
 
 
@@ -45,10 +53,17 @@ def _non_negative_int(text):
 
 def main(argv=None):
     """Entry point; returns the exit code (2 for usage errors, as argparse does)."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    options = {}
+    if args.dataset is not None:
+        if args.experiment != "classification":
+            parser.error(f"--dataset applies to the classification experiment only, not to "
+                         f"{args.experiment!r}")
+        options["dataset"] = args.dataset
     out = args.out or f"results/{args.experiment}{'-quick' if args.quick else ''}-seed{args.seed}"
     result = get_runner(args.experiment)(quick=args.quick, seed=args.seed,
-                                          show_progress=not args.no_progress)
+                                          show_progress=not args.no_progress, **options)
     paths = save_result(result, out)
     summary = {key: value for key, value in result.metrics.items()
                if key in ("experiment", "quick", "seed", "run_time_s", "initial_error",

@@ -115,3 +115,56 @@ def test_fig1_apical_error_appears_with_the_target_and_is_learned_away(quick_met
     assert onset > 3 * metrics["apical_sq_before"]
     assert metrics["apical_sq_after"] < onset / 3
     assert metrics["final_error"] < 0.3 * metrics["initial_error"]
+
+
+def test_classification_learns_near_backprop_and_beats_the_single_layer_learner(quick_metrics):
+    metrics = quick_metrics("classification")
+    baselines = metrics["baselines"]
+    # seeds 0-2 measured: microcircuit 11.8-12.1 %, MLP 9.8-11.1 %, single layer 17.2-23.2 %,
+    # W^PP_21 frozen 10.8-13.5 %
+    assert metrics["initial_error"] > 80  # chance level before learning
+    assert metrics["final_error"] < 20
+    assert metrics["final_error"] < baselines["single_layer"] - 2
+    assert metrics["final_error"] < baselines["backprop_mlp"] + 5
+    assert baselines["backprop_mlp"] < 20
+    assert baselines["frozen_hidden_to_hidden"] < baselines["single_layer"] - 2
+    per_epoch = metrics["measurements"]["test_error_per_epoch"]
+    assert len(per_epoch["microcircuit"]) == metrics["protocol"]["epochs"] + 1
+    assert per_epoch["microcircuit"][-1] == metrics["final_error"]
+
+
+def test_classification_apical_dendrites_stay_silent_without_nudging(quick_metrics):
+    metrics = quick_metrics("classification")
+    assert metrics["apical_sq_before"] < 1e-20  # analytical self-predicting start
+    # W^IP tracks the learning forward weights: silent compared with the nudged error signal
+    assert metrics["apical_sq_after"] < 0.01 * metrics["measurements"]["apical_sq_nudged_after"]
+    assert metrics["angles_deg"]["update_vs_backprop_layer3"] < 45
+
+
+def test_classification_same_seed_gives_the_same_metrics(quick_metrics):
+    from core.experiments import get_runner
+
+    again = get_runner("classification")(quick=True, seed=0, show_progress=False).metrics
+    first = quick_metrics("classification")
+    for key in ("initial_error", "final_error", "baselines", "angles_deg", "apical_sq_after"):
+        assert again[key] == first[key], key
+    assert (again["measurements"]["test_error_per_epoch"]
+            == first["measurements"]["test_error_per_epoch"])
+
+
+def test_dataset_option_is_for_classification_only(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["reproduce", "theory", "--dataset", "digits"])
+    assert exit_info.value.code == 2
+    assert "--dataset applies to the classification experiment only" in capsys.readouterr().err
+
+
+def test_classification_reports_an_unavailable_data_set(tmp_path, monkeypatch):
+    from core import data
+    from core.errors import DatasetUnavailableError
+
+    monkeypatch.setenv(data.ENV_DATA_DIR, str(tmp_path / "data"))
+    monkeypatch.setattr(data, "MNIST_MIRRORS", ("http://127.0.0.1:9/",))  # discard port: refused
+    with pytest.raises(DatasetUnavailableError, match="MNIST is not available"):
+        main(["reproduce", "classification", "--dataset", "mnist", "--out", str(tmp_path / "o"),
+              "--no-progress"])

@@ -1,7 +1,8 @@
 """Experiment protocols of the paper, each runnable as ``python -m core reproduce NAME``.
 
 Every protocol is a function ``run(quick=False, seed=0, show_progress=True) -> Result`` whose
-metrics follow :data:`~core.experiments.common.METRICS_SCHEMA`.
+metrics follow :data:`~core.experiments.common.METRICS_SCHEMA` (``classification`` also takes
+``dataset=``).
 """
 
 from importlib import import_module
@@ -11,6 +12,7 @@ EXPERIMENTS = {
     "fig1": "core.experiments.fig1",
     "fig2": "core.experiments.fig2",
     "theory": "core.experiments.theory",
+    "classification": "core.experiments.classification",
 }
 """Experiment name -> module with its ``run`` function."""
 

@@ -24,13 +24,16 @@ FEEDBACK = (0.8, 0.4, 0.2, 0.1, 0.05, 0.025, 0.0125)
 TOP_DOWN = ("transpose", "random")
 
 
-def angles_to_backprop(net, input_rates, target_potential):
+def angles_to_backprop(net, input_rates, target_potential, method="fixed_point"):
     """Angle (degrees) between the microcircuit's Eq. 7 update and backprop's, per layer.
 
-    The network is settled exactly with the target on; the comparison is scale-free.
+    The network is settled with the target on, exactly (``"fixed_point"``) or by the paper's
+    ``"two_pass"`` approximation; the comparison is scale-free.
     """
     params = net.params
-    settled = steady_state.fixed_point(net, input_rates, target_potential, tol=1e-14)
+    settled = (steady_state.fixed_point(net, input_rates, target_potential, tol=1e-14)
+               if method == "fixed_point" else
+               steady_state.two_pass(net, input_rates, target_potential))
     microcircuit = induction_terms(net.weights, settled, params, transfer_function(params).phi)
     backprop = backprop_updates(net, input_rates, target_potential)
     return [angle_degrees(microcircuit.W_up[k], backprop[k]) for k in backprop]
