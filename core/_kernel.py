@@ -420,7 +420,7 @@ def _learn_bias(bias, trace, error, stride, n, B, rate_dt, filtered, decay):
 @njit(cache=True, error_model="numpy", fastmath=False, nogil=True)
 def _simulate(n_steps, N, B, size, width, offset, noise_at, m_kind, m_post, m_pre, m_pre_rows,
               m_rows, m_length, m_rate, pool_W, pool_T, bias, bias_T, has_bias, u, rate, second,
-              input_pattern, target_pattern, noise, noise_scale, has_noise, nudging, learn, kind,
+              input_pattern, target_pattern, noise, noise_scale, has_noise, nudging, learn_from, kind,
               gamma, beta, theta, dt, g_lk, g_B, g_A, g_D, g_som, att_hidden, att_output, att_I,
               filtered_w, decay_w, filtered_0, decay_0, time, pattern_time):
     """Run ``n_steps`` Euler-Maruyama steps on the working buffers (updated in place).
@@ -428,7 +428,8 @@ def _simulate(n_steps, N, B, size, width, offset, noise_at, m_kind, m_post, m_pr
     ``u`` holds the somatic potentials, ``rate`` the filtered input in population 0 (the rates of
     the somata are computed here) and ``second`` the filtered target in population ``N``;
     ``pool_W[q]``, ``pool_T[q]``, ``bias[p]`` and ``bias_T[p]`` the weights, thresholds and their
-    traces. ``m_rate[q]`` is matrix q's learning rate (thresholds share it). Returns the clocks.
+    traces. ``m_rate[q]`` is matrix q's learning rate (thresholds share it); plasticity acts from
+    step ``learn_from`` of the block on (the end of a learning lag). Returns the clocks.
     """
     n_pop = 2 * N
     total = offset[n_pop]
@@ -463,7 +464,7 @@ def _simulate(n_steps, N, B, size, width, offset, noise_at, m_kind, m_post, m_pr
                 g_second[at + i] = g2
     plastic = np.zeros(n_mat, np.bool_)
     need_errors = False
-    if learn:
+    if learn_from < n_steps:
         for q in range(n_mat):
             plastic[q] = m_rate[q] != 0.0
             need_errors = need_errors or (plastic[q] and (m_kind[q] == UP or m_kind[q] == IP))
@@ -498,11 +499,12 @@ def _simulate(n_steps, N, B, size, width, offset, noise_at, m_kind, m_post, m_pr
         # In reverse: the matrices read last by the forward pass are still in L1 then, and the
         # next step's forward pass starts with those learned last. This zig-zag roughly halves
         # the traffic from L2, which bounds plasticity (weights and traces exceed L1).
-        if need_errors:
+        learning = step >= learn_from
+        if need_errors and learning:
             _prediction_errors(rate[first:], v[first:], attenuation[first:], mask[first:],
                                error[first:], kind, gamma, beta, theta)
         for q in range(n_mat - 1, -1, -1):
-            if not plastic[q]:
+            if not (plastic[q] and learning):
                 continue
             post, pre, kq = m_post[q], m_pre[q], m_kind[q]
             lo, hi = offset[post], offset[post + 1]
@@ -643,7 +645,7 @@ def _segment(flat, layout, p):
     return flat[lo:hi].reshape(layout.B, width)[:, :size]
 
 
-def advance_compiled(net, ctx, n_steps, noise, learn):
+def advance_compiled(net, ctx, n_steps, noise, learn_from):
     """Advance ``net`` by ``n_steps`` Euler-Maruyama steps in compiled code.
 
     Same signature and trajectory as :func:`core.dynamics._advance_numpy`.
@@ -659,8 +661,9 @@ def advance_compiled(net, ctx, n_steps, noise, learn):
     n_steps : int
     noise : ndarray, shape (n_steps, noise_size(net)), or None
         Standard normal numbers, consumed in the order documented in :mod:`core.dynamics`.
-    learn : bool
-        Plasticity on for this block.
+    learn_from : int
+        Plasticity acts from this step of the block on: 0 for every step, ``n_steps`` or more
+        for none (a learning lag that ends within the block).
     """
     if n_steps <= 0:
         return
@@ -670,7 +673,7 @@ def advance_compiled(net, ctx, n_steps, noise, learn):
     N = layout.N
 
     rates = np.array([ctx.rates[name][k] for name, k in layout.names], dtype=np.float64)
-    plastic = [learn and rate != 0.0 for rate in rates]
+    plastic = [learn_from < n_steps and rate != 0.0 for rate in rates]
     n_pool = int(np.prod(layout.pool_shape))
     # Traces start 2 KiB (mod 4 KiB) after the weights: loads from one and stores to the other
     # then never share their low 12 address bits, which would stall the loads ("4K aliasing").
@@ -721,7 +724,7 @@ def advance_compiled(net, ctx, n_steps, noise, learn):
         pool_W, pool_T, bias, bias_T, has_bias, u, rate, second,
         np.require(s.input_pattern, np.float64, ["C", "W"]),
         np.require(s.target_pattern, np.float64, ["C", "W"]),
-        noise, float(p.sigma * np.sqrt(p.dt)), has_noise, bool(net.nudging), bool(learn),
+        noise, float(p.sigma * np.sqrt(p.dt)), has_noise, bool(net.nudging), int(learn_from),
         LOGISTIC if p.transfer == "logistic" else SOFT_RECTIFIER,
         float(p.gamma), float(p.beta), float(p.theta),
         float(p.dt), float(p.g_lk), float(p.g_B), float(p.g_A), float(p.g_D), float(p.g_som),

@@ -122,8 +122,9 @@ def context(net):
     return ctx
 
 
-def _advance_numpy(net, ctx, n_steps, noise, learn):
-    """The readable reference: ``n_steps`` Euler-Maruyama steps calling :mod:`core.equations`."""
+def _advance_numpy(net, ctx, n_steps, noise, learn_from):
+    """The readable reference: ``n_steps`` Euler-Maruyama steps calling :mod:`core.equations`;
+    plasticity acts from step ``learn_from`` of the block on (``n_steps`` or more: not at all)."""
     p, phi, w, s = ctx.p, ctx.phi.phi, net.weights, net.state
     N = net.n_layers
     sqrt_dt_sigma = p.sigma * np.sqrt(p.dt)
@@ -136,7 +137,7 @@ def _advance_numpy(net, ctx, n_steps, noise, learn):
         drift_I = {k: interneuron_soma_derivative(
                        s.u_I[k], comp.v_I[k], teaching_current(s.u_P[k + 1], s.u_I[k], p.g_som),
                        p.g_lk, p.g_D) for k in net.hidden_layers}
-        if learn:
+        if step >= learn_from:
             induction = induction_terms(w, comp, p, phi, ctx.rates)
             filter_and_consolidate(w, s.traces, induction, ctx.rates, p.dt, p.tau_w)
         offset = 0
@@ -260,14 +261,18 @@ def run(net, n_steps, *, record=(), record_every=1, learning=True, backend="auto
         block = min(n_steps - done, MAX_BLOCK, max(1, MAX_NOISE_VALUES // noise_size(net)))
         if record:
             block = min(block, record_every - net.state.steps % record_every)
-        learn = _learning_on(net, ctx, learning)
-        if learning and not learn:
-            block = min(block, _steps_until_learning(net, ctx))
+        # the end of a learning lag falls inside the block: no need to cut the block there
+        if not learning:
+            learn_from = block
+        elif _learning_on(net, ctx, learning):
+            learn_from = 0
+        else:
+            learn_from = _steps_until_learning(net, ctx)
         noise = net.rng.standard_normal((block, noise_size(net))) if ctx.p.sigma > 0 else None
         before = (net.weights.copy(), net.state.copy())
         first = net.state.steps
         with np.errstate(over="ignore", invalid="ignore"):  # reported by _check_finite
-            advance(net, ctx, block, noise, learn)
+            advance(net, ctx, block, noise, learn_from)
         _check_finite(net, before, first, block, ctx)
         done += block
         if record and net.state.steps % record_every == 0:

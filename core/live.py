@@ -309,6 +309,10 @@ class LiveSimulation:
         if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
             raise ValueError(f"n_steps must be a non-negative integer, got {n_steps!r}")
         record_every = max(MIN_RECORD_EVERY, n_steps // max(1, samples))
+        per_pattern = self.steps_per_pattern()
+        if per_pattern <= 2 * record_every:
+            # sample at pattern ends: a sample inside a short pattern would cut its block in two
+            record_every = per_pattern * max(1, round(record_every / per_pattern))
         names = ["apical_sq"] + [name for name, _ in self._recorded]
         pieces, done, error = [], 0, None
         start = time.perf_counter()

@@ -165,9 +165,9 @@ def test_noise_is_consumed_in_the_documented_order():
                 quiet = _network(sizes, dict(sigma=0.5), batch=2, nudging=False)
                 kicked = _network(sizes, dict(sigma=0.5), batch=2, nudging=False)
                 noise = np.zeros((1, noise_size(net)))
-                advance_compiled(quiet, ctx, 1, noise, False)
+                advance_compiled(quiet, ctx, 1, noise, 1)  # learn_from 1: no plasticity
                 noise[0, position] = 1.0
-                advance_compiled(kicked, ctx, 1, noise, False)
+                advance_compiled(kicked, ctx, 1, noise, 1)
                 for other, j in layout:
                     difference = getattr(kicked.state, other)[j] - getattr(quiet.state, other)[j]
                     expected = np.zeros_like(difference)
@@ -176,3 +176,20 @@ def test_noise_is_consumed_in_the_documented_order():
                     np.testing.assert_allclose(difference, expected, rtol=0, atol=1e-15)
                 position += 1
     assert position == noise_size(net)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_learning_lag_ending_inside_a_block_equals_cutting_the_block_there(backend):
+    """Both back ends switch plasticity on at the lag's end within one block (the dashboard runs
+    many short patterns, and a second kernel call per pattern would double their overhead)."""
+    params = dict(sigma=0.3, learning_lag=2.0)
+    whole, cut = _network([6, 8, 4], params), _network([6, 8, 4], params)
+    initial = _state(_network([6, 8, 4], params))
+    run(whole, 100, backend=backend)
+    run(cut, 20, backend=backend)  # exactly the lag: nothing learned yet
+    for name in ("W_up1", "W_IP1", "W_PI1", "trace W_up1"):
+        np.testing.assert_array_equal(_state(cut)[name], initial[name], err_msg=name)
+    run(cut, 80, backend=backend)
+    for name, value in _state(whole).items():
+        np.testing.assert_array_equal(_state(cut)[name], value, err_msg=name)
+    assert not np.array_equal(_state(whole)["W_up1"], initial["W_up1"])

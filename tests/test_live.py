@@ -18,9 +18,17 @@ def test_every_scenario_advances_exactly_the_steps_asked(name):
     assert sim.network.state.steps == 250
     assert sim.network.state.time == pytest.approx(250 * sim.network.params.dt)
     lengths = {len(column) for column in frame.traces.values()}
-    assert lengths == {250 // 50}  # one sample every 50 steps
+    assert len(lengths) == 1 and lengths.pop() >= 2
     assert set(frame.traces) == set(sim.columns)
     assert set(frame.progress) == set(PROGRESS_COLUMNS)
+
+
+def test_samples_fall_every_n_steps_over_samples_or_at_pattern_ends():
+    long_patterns = LiveSimulation("fig1")  # 1000 steps per pattern
+    assert len(long_patterns.advance(500, samples=5).traces["time"]) == 5  # every 100 steps
+    short_patterns = LiveSimulation("fig2")  # 100 steps per pattern
+    frame = short_patterns.advance(1000, samples=20)  # every 50 steps would split each pattern
+    np.testing.assert_allclose(frame.traces["time"], np.arange(1, 11) * 10.0)
 
 
 def test_patterns_switch_after_the_presentation_time():
