@@ -21,6 +21,7 @@ import param
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # plots, equation_panel (served or not)
 
 from core import __version__, storage  # noqa: E402
+from core.errors import FileFormatError  # noqa: E402
 from core.live import SCENARIOS, LiveSimulation  # noqa: E402
 from core.parameters import ModelParameters, plain_symbol  # noqa: E402
 from equation_panel import equations  # noqa: E402
@@ -101,6 +102,8 @@ class App(pn.viewable.Viewer):
         self._reset.on_click(lambda event: self.reset())
         self._self_predicting = pn.widgets.Button(label="Initialize to self-predicting state")
         self._self_predicting.on_click(lambda event: self.make_self_predicting())
+        self._upload = pn.widgets.FileInput(accept=".npz", multiple=False)
+        self._upload.param.watch(lambda event: self.load_network(event.new), "value")
         self._downloads = [
             pn.widgets.FileDownload(callback=self.parameters_json, filename="parameters.json",
                                     label="Parameters (JSON)"),
@@ -124,20 +127,23 @@ class App(pn.viewable.Viewer):
             simulation = LiveSimulation(self.scenario, seed=self.seed)
         self.simulation = simulation
         self.message = ""
-        with param.parameterized.discard_events(self):
-            self.nudging = simulation.network.nudging
+        self.nudging = simulation.network.nudging
         self.plots = LivePlots(simulation)
         self._plots_area.objects = [
             pn.GridBox(*[pn.pane.Bokeh(fig, sizing_mode="stretch_width")
                          for fig in self.plots.figures.values()],
                        ncols=2, sizing_mode="stretch_width")]
-        self._controls_area.objects = self._parameter_controls()
         self._description.object = (f"**{simulation.scenario.title}**: "
                                     f"{simulation.scenario.description}")
+        self._bind_parameters()
+        self._show_frame(simulation.advance(0))
+
+    def _bind_parameters(self):
+        """Sliders and equations for the running network's own parameter object."""
+        self._controls_area.objects = self._parameter_controls()
         self.simulation.network.params.param.watch(lambda event: self._show_equations(),
                                                    list(ModelParameters.param))
         self._show_equations()
-        self._show_frame(simulation.advance(0))
 
     def _parameter_controls(self):
         params = self.simulation.network.params
@@ -189,6 +195,22 @@ class App(pn.viewable.Viewer):
     def reset(self):
         """A fresh network of the current scenario, seed and sizes (sliders back to defaults)."""
         self._build()
+
+    def load_network(self, content):
+        """Continue with a network saved by the Network (.npz) button (same layer sizes); a bad
+        file leaves the running network untouched and says why."""
+        if not content:
+            return
+        try:
+            network = storage.from_bytes(content, expect_sizes=self.simulation.network.sizes)
+        except FileFormatError as error:
+            self.message = f"Not loaded (the running network is unchanged): {error}"
+            return
+        self.running = False
+        self.simulation.replace_network(network)
+        self.nudging = network.nudging
+        self._bind_parameters()
+        self.message = f"Loaded a network at t = {network.state.time:.1f} ms."
 
     def make_self_predicting(self):
         """Set the lateral weights to the analytical self-predicting state (apical silence)."""
@@ -285,7 +307,9 @@ class App(pn.viewable.Viewer):
                                                      "seed": pn.widgets.IntInput})
         return [choices, self._nudging, self._play, pn.Row(self._step, self._reset),
                 self._self_predicting,
-                self._controls_area, pn.pane.Markdown("**Export**"), *self._downloads]
+                self._controls_area, pn.pane.Markdown("**Save and load**"), *self._downloads,
+                pn.pane.Markdown("Continue from a saved network (same layer sizes):"),
+                self._upload]
 
     def _main(self):
         return [pn.Column(self._description, pn.pane.Str(self.param.status), self._alert,

@@ -279,6 +279,20 @@ class LiveSimulation:
                        "u_I1": sizes[2], "u_P2": sizes[2]}
         return [(name, min(TRACE_NEURONS, n)) for name, n in populations.items()]
 
+    def replace_network(self, network):
+        """Continue with ``network`` (e.g. loaded from a file) in place of the running one; the
+        scenario, its patterns, the baseline and the history stay.
+
+        Raises
+        ------
+        ValueError
+            When its layer sizes differ from the running network's (nothing is replaced).
+        """
+        if tuple(network.sizes) != tuple(self.network.sizes):
+            raise ValueError(f"network has layer sizes {list(network.sizes)}; this simulation "
+                             f"runs {list(self.network.sizes)}")
+        self.network = network
+
     # ---- the pattern stream ----------------------------------------------------------------
     def _present_next(self):
         inputs = self.task.inputs(self._pattern_rng, 1)

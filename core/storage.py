@@ -80,13 +80,14 @@ def _write(net, handle):
 
 
 def _read(path):
+    source = path if hasattr(path, "read") else os.fspath(path)
     try:
-        with np.load(os.fspath(path), allow_pickle=False) as data:
+        with np.load(source, allow_pickle=False) as data:
             return {name: data[name] for name in data.files}
     except FileNotFoundError:
         raise
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as error:
-        raise FileFormatError(f"{path}: not a readable network file ({error})") from None
+        raise FileFormatError(f"{_label(path)}: not a readable network file ({error})") from None
 
 
 def load(path, *, expect_sizes=None):
@@ -94,7 +95,7 @@ def load(path, *, expect_sizes=None):
 
     Parameters
     ----------
-    path : str or path-like
+    path : str, path-like or binary file object
     expect_sizes : sequence of int, optional
         Refuse a file whose layer sizes differ (e.g. to replace a running network).
 
@@ -105,6 +106,7 @@ def load(path, *, expect_sizes=None):
         other than ``expect_sizes``.
     """
     arrays = _read(path)
+    path = _label(path)  # what the messages call the file
     if "header" not in arrays:
         raise FileFormatError(f"{path}: no header; not written by core.storage.save")
     try:
@@ -133,6 +135,15 @@ def load(path, *, expect_sizes=None):
     net.state.time, net.state.steps = header["time"], header["steps"]
     net.state.pattern_time = header["pattern_time"]
     return net
+
+
+def from_bytes(content, *, expect_sizes=None):
+    """:func:`load` for the contents of a file (e.g. an upload); same checks, same errors."""
+    return load(io.BytesIO(content), expect_sizes=expect_sizes)
+
+
+def _label(path):
+    return getattr(path, "name", None) or ("the uploaded file" if hasattr(path, "read") else path)
 
 
 def _take(arrays, key, shape, path):

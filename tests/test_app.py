@@ -175,3 +175,37 @@ def test_panel_serve_app_answers_200_at_slash_app(served_app):
     with urllib.request.urlopen(served_app, timeout=30) as reply:
         assert reply.status == 200
         assert "Dendritic cortical microcircuits" in reply.read().decode()
+
+
+def test_scenario_switch_updates_the_nudging_button():
+    app = App(scenario="fig2")  # starts nudged
+    assert app._nudging.label.startswith("Nudging on")
+    app.scenario = "fig1"  # starts without a target
+    assert app.simulation.network.nudging is False
+    assert app._nudging.label.startswith("Nudging off")
+
+
+def test_a_saved_network_loads_back_and_bad_files_leave_the_session_untouched():
+    app = App(scenario="fig2")
+    app.step()
+    saved = app.network_npz().getvalue()
+    app.step()
+    app.load_network(saved)
+    assert app.simulation.network.state.time == pytest.approx(10.0)
+    assert app.message.startswith("Loaded a network at t = 10.0 ms")
+    app.simulation.network.params.g_A = 0.5  # the sliders now edit the loaded network's params
+    assert _controls(app)[0]._widgets["g_A"].value == 0.5
+
+    running = app.simulation.network
+    weights = running.weights.copy()
+    other = App(scenario="fig2", layer_sizes="30-40-10")
+    for content, reason in [(saved[:200], "not a readable network file"),
+                            (other.network_npz().getvalue(), "layer sizes [30, 40, 10]")]:
+        app.load_network(content)
+        assert app.message.startswith("Not loaded (the running network is unchanged)")
+        assert reason in app.message
+        assert app.simulation.network is running
+        for (_, _, a), (_, _, b) in zip(weights.items(), running.weights.items()):
+            np.testing.assert_array_equal(a, b)
+    app.step()  # and it still runs
+    assert app.simulation.network.state.time == pytest.approx(20.0)
