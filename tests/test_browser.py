@@ -5,6 +5,7 @@ so CI fails rather than skips when it is missing). Screenshots land in test-arti
 """
 
 import os
+import re
 import time
 from pathlib import Path
 
@@ -124,4 +125,25 @@ def test_a_slider_reaches_the_model_and_reset_returns_the_clock(page):
     page.get_by_text("t = 100.0 ms").wait_for(timeout=60_000)
     page.get_by_role("button", name="Reset").click()
     page.get_by_text("t = 0.0 ms").wait_for(timeout=60_000)
+    assert page.errors == []
+
+
+def test_extreme_sliders_pause_with_a_message_and_reset_recovers(page):
+    handles = page.locator(".noUi-handle")  # g_lk, g_B, g_A, g_D, g_som, dt, ... in this order
+    handles.nth(2).focus()
+    handles.nth(2).press("End")  # g_A to the end of its slider, 2
+    handles.nth(5).focus()
+    handles.nth(5).press("End")  # dt to 1 ms: beyond the Euler bound 2 / (0.1 + 1 + 2) ms
+    page.get_by_text("Δt: 1", exact=False).first.wait_for(timeout=30_000)
+    page.get_by_role("button", name="▶ Play").click()
+    try:
+        page.get_by_text(re.compile(r"Paused: dt = 1(\.0)? ms is at or beyond the Euler stability "
+                                    r"bound")).wait_for(timeout=30_000)
+    finally:
+        page.screenshot(path=str(ARTIFACTS / "app-unstable.png"))
+    page.get_by_role("button", name="▶ Play").wait_for(timeout=30_000)  # the loop stopped
+    page.get_by_role("button", name="Reset").click()
+    page.get_by_role("button", name="Step one pattern").click()
+    page.get_by_text("t = 100.0 ms").wait_for(timeout=60_000)
+    assert page.get_by_text("Paused:").count() == 0
     assert page.errors == []
