@@ -2,6 +2,7 @@
 
 import re
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -22,11 +23,10 @@ def test_the_classroom_notebooks_are_there():
     assert len(NOTEBOOKS) >= 5, f"expected the classroom notebooks in {NOTEBOOK_DIR}"
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
-def test_notebook_executes(path, tmp_path):
-    """Run a temporary copy with the python3 kernel in notebooks/, as a reader would."""
-    copy = tmp_path / path.name
+def _execute(path, directory):
+    """Run a temporary copy with the python3 kernel in notebooks/, as a reader would; return the
+    failing cell's report, or None."""
+    copy = directory / path.name
     shutil.copy(path, copy)
     notebook = nbformat.read(copy, as_version=4)
     client = NotebookClient(notebook, timeout=300, kernel_name="python3",
@@ -34,9 +34,30 @@ def test_notebook_executes(path, tmp_path):
     try:
         client.execute()
     except CellExecutionError as error:
-        pytest.fail(f"{path.name}: a cell failed\n{ANSI.sub('', str(error))}", pytrace=False)
+        return f"{path.name}: a cell failed\n{ANSI.sub('', str(error))}"
     finally:
-        nbformat.write(notebook, copy)  # the executed copy stays in tmp_path for inspection
+        nbformat.write(notebook, copy)  # the executed copy stays for inspection
+    return None
+
+
+@pytest.fixture(scope="session")
+def executed_notebooks(request, tmp_path_factory):
+    """Execute the selected notebooks once, two kernels at a time: each kernel keeps about one
+    core busy, and one after the other they took most of the suite's time budget."""
+    selected = [item.callspec.params["path"] for item in request.session.items
+                if item.originalname == "test_notebook_executes"]
+    directory = tmp_path_factory.mktemp("executed_notebooks")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        reports = dict(zip(selected, pool.map(lambda path: _execute(path, directory), selected)))
+    return reports
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
+def test_notebook_executes(path, executed_notebooks):
+    report = executed_notebooks[path]
+    if report is not None:
+        pytest.fail(report, pytrace=False)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
