@@ -65,6 +65,8 @@ IDX_DTYPES = {
     0x0E: np.dtype(">f8"),
 }
 
+MAX_IDX_DIMS = 32
+"""Most dimensions an IDX header may declare (NumPy 1.x's limit for an array; MNIST uses 3)."""
 
 # ---------------------------------------------------------------------------------------------
 # IDX files
@@ -125,6 +127,9 @@ def _idx_header(data, source):
         raise FileFormatError(f"{source}: unknown IDX type code 0x{type_code:02X} (known: {known})")
     if ndim == 0:
         raise FileFormatError(f"{source}: IDX header declares 0 dimensions")
+    if ndim > MAX_IDX_DIMS:
+        raise FileFormatError(f"{source}: IDX header declares {ndim} dimensions; at most "
+                              f"{MAX_IDX_DIMS} are supported")
     header_size = 4 + 4 * ndim
     if len(data) < header_size:
         raise FileFormatError(f"{source}: IDX header declares {ndim} dimensions, which need "

@@ -78,6 +78,9 @@ class Recording:
 
 def check_recordable(names, sizes):
     """Validate names like ``"v_A1"``, ``"u_P2"``, ``"u_target"``, ``"apical_sq"`` for a network."""
+    if isinstance(names, str) or not hasattr(names, "__iter__"):
+        raise ValueError(f"record must be a list of names such as ['v_A1', 'apical_sq'], got "
+                         f"{names!r}")
     N = len(sizes) - 1
     layers = {"u_P": range(1, N + 1), "v_B": range(1, N + 1), "r_P": range(0, N + 1),
               "u_I": range(1, N), "v_A": range(1, N), "v_I": range(1, N), "v_TD": range(1, N),
@@ -156,7 +159,7 @@ def _advance_numpy(net, ctx, n_steps, noise, learn_from):
 
 
 def _backend(name):
-    if name not in BACKENDS:
+    if not isinstance(name, str) or name not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
     if name == "numpy":
         return _advance_numpy

@@ -113,7 +113,7 @@ def get_scenario(name):
     """The :class:`Scenario` called ``name``."""
     try:
         return SCENARIOS[name]
-    except KeyError:
+    except (KeyError, TypeError):  # TypeError: an unhashable name, e.g. a list
         raise ValueError(f"unknown scenario {name!r}; choose one of {sorted(SCENARIOS)}") from None
 
 
@@ -220,7 +220,7 @@ class LiveSimulation:
     scenario : str
         A key of :data:`SCENARIOS`.
     seed : int
-        Seeds the network, the task, the pattern stream and the test set.
+        Seeds the network, the task, the pattern stream and the test set (a non-negative integer).
     layer_sizes : sequence of int, optional
         Instead of the preset's architecture (at least one hidden layer).
     history_rows : int
@@ -245,7 +245,7 @@ class LiveSimulation:
         if sizes is not None and len(sizes) < 3:
             raise ValueError(f"layer_sizes must have at least one hidden layer (three numbers, "
                              f"e.g. 30-50-10) for apical potentials to exist, got {list(sizes)}")
-        self.seed = int(seed)
+        self.seed = validation.seed(seed)
         self.network = get_preset(self.scenario.preset).make_network(
             seed=self.seed, layer_sizes=sizes, **self.scenario.overrides)
         fit_rates_to_depth(self.network.params, self.network.n_layers)

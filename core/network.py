@@ -138,6 +138,7 @@ class Network:
         Shared with the caller (changes are seen at the next run); defaults to the paper's values.
     seed : int
         Seeds the network's own random generator (weights and noise); no global RNG is used.
+        A non-negative integer (else ``ValueError``).
     self_predicting : bool
         Start in the analytical self-predicting state (lateral weights set by
         :func:`~core.equations.self_predicting_weights`) instead of random lateral weights.
@@ -156,7 +157,7 @@ class Network:
         self.params = ModelParameters() if params is None else params
         if not isinstance(self.params, ModelParameters):
             raise ValueError(f"params must be a ModelParameters, got {type(params).__name__}")
-        self.seed = int(seed)
+        self.seed = validation.seed(seed)
         self.rng = np.random.default_rng(self.seed)
         self.nudging = False
         self.weights = random_weights(self.sizes, self.params, self.rng)

@@ -58,6 +58,11 @@ class PaperNumber(param.Number):
         self.provenance = _check_provenance(provenance)
 
     def _validate_value(self, val, allow_None):
+        # param.Number also takes True (as 1) and NumPy arrays
+        if val is not None and (isinstance(val, bool) or not isinstance(val, numbers.Real)):
+            raise ValueError(f"parameter {self.name!r} must be a number, not {val!r} of type "
+                             f"{type(val).__name__} (allowed range: "
+                             f"{_describe_bounds(self.bounds, self.inclusive_bounds)})")
         super()._validate_value(val, allow_None)
         if val is not None and not math.isfinite(val):
             raise ValueError(
@@ -125,6 +130,14 @@ class PaperSelector(param.Selector):
         super().__init__(objects=objects, default=default, **params)
         self.symbol = symbol
         self.provenance = _check_provenance(provenance)
+
+    def _validate_value(self, val, allow_None=None):
+        # param compares with ``in``: an array makes that ambiguous, a list unhashable
+        if not any(val is option or (isinstance(val, str) and val == option)
+                   for option in self.objects):
+            raise ValueError(f"parameter {self.name!r} does not accept {val!r}; choose one of "
+                             f"{list(self.objects)}")
+        super()._validate_value(val, allow_None)
 
 
 def _describe_bounds(bounds, inclusive_bounds):

@@ -127,13 +127,18 @@ def fixed_point(net, input_rates, target_potential=None, *, tol=1e-12, max_iter=
 
     Raises
     ------
+    ValueError
+        Bad input patterns, or ``tol``, ``max_iter`` or ``damping`` outside what is allowed.
     ConvergenceError
         When ``max_iter`` iterations do not reach ``tol`` (the message gives the last change).
     """
-    if not 0 <= damping < 1:
-        raise ValueError(f"damping must lie in [0, 1), got {damping!r}")
-    if not tol > 0:
-        raise ValueError(f"tol must be > 0, got {tol!r}")
+    if not _is_real(damping) or not 0 <= damping < 1:
+        raise ValueError(f"damping must be a number in [0, 1), got {damping!r}")
+    if not _is_real(tol) or not tol > 0:
+        raise ValueError(f"tol must be a number > 0, got {tol!r}")
+    if isinstance(max_iter, (bool, np.bool_)) or not isinstance(max_iter, (int, np.integer)) \
+            or max_iter < 1:
+        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
     inputs, target = _inputs(net, input_rates, target_potential)
     p, N = net.params, net.n_layers
     phi = transfer_function(p).phi
@@ -161,6 +166,11 @@ def fixed_point(net, input_rates, target_potential=None, *, tol=1e-12, max_iter=
         f"iterations (tol={tol:g}). Feedback may be too strong (g_A={p.g_A}, g_som={p.g_som}) or "
         "weights too large for a unique fixed point; try damping=0.5, a larger max_iter, or the "
         "full dynamics (core.dynamics.run).")
+
+
+def _is_real(value):
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_))
 
 
 def _check_settled(net, comp):
@@ -199,7 +209,7 @@ def train_batch(net, input_rates, target_potential=None, *, method="two_pass", *
     DivergenceError
         When the settled potentials are non-finite or run away; the weights are left unchanged.
     """
-    if method not in METHODS:
+    if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     comp = (two_pass(net, input_rates, target_potential) if method == "two_pass"
             else fixed_point(net, input_rates, target_potential, **solver_options))

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import zipfile
+import zlib
+from numbers import Real
 
 import numpy as np
 
-from . import __version__
+from . import __version__, validation
 from .errors import FileFormatError
 from .files import write_atomically
 from .network import MATRICES, Network, State, Weights
@@ -86,7 +89,10 @@ def _read(path):
             return {name: data[name] for name in data.files}
     except FileNotFoundError:
         raise
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as error:
+    # zipfile reports damage in many unrelated ways (an unsupported "version" or compression
+    # method from a flipped byte, a corrupt deflate stream, an "encrypted" flag)
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, NotImplementedError,
+            RuntimeError, zlib.error) as error:
         raise FileFormatError(f"{_label(path)}: not a readable network file ({error})") from None
 
 
@@ -102,9 +108,13 @@ def load(path, *, expect_sizes=None):
     Raises
     ------
     FileFormatError
-        Corrupt file, another format or format version, missing or misshapen arrays, or sizes
-        other than ``expect_sizes``.
+        Corrupt file, another format or format version, a missing or invalid header field,
+        missing or misshapen arrays, or sizes other than ``expect_sizes``.
+    ValueError
+        ``expect_sizes`` is not a valid list of layer sizes.
     """
+    if expect_sizes is not None:
+        expect_sizes = validation.layer_sizes(expect_sizes, "expect_sizes")
     arrays = _read(path)
     path = _label(path)  # what the messages call the file
     if "header" not in arrays:
@@ -113,6 +123,9 @@ def load(path, *, expect_sizes=None):
         header = json.loads(arrays.pop("header").tobytes().decode())
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise FileFormatError(f"{path}: corrupt header ({error})") from None
+    if not isinstance(header, dict):
+        raise FileFormatError(f"{path}: corrupt header (a JSON {type(header).__name__}, not an "
+                              "object)")
     if header.get("format") != FORMAT:
         raise FileFormatError(f"{path}: format {header.get('format')!r}, expected {FORMAT!r}")
     if header.get("format_version") != FORMAT_VERSION:
@@ -120,8 +133,12 @@ def load(path, *, expect_sizes=None):
             f"{path}: format version {header.get('format_version')!r}; this package (version "
             f"{__version__}) reads version {FORMAT_VERSION} only. Load it with the package version "
             f"that wrote it ({header.get('package_version')!r}).")
-    sizes = tuple(header["layer_sizes"])
-    if expect_sizes is not None and tuple(expect_sizes) != sizes:
+    _check_header(header, path)
+    try:
+        sizes = validation.layer_sizes(header["layer_sizes"])
+    except ValueError as error:
+        raise FileFormatError(f"{path}: invalid header ({error})") from None
+    if expect_sizes is not None and expect_sizes != sizes:
         raise FileFormatError(f"{path}: network has layer sizes {list(sizes)}, expected "
                               f"{list(expect_sizes)}")
     try:
@@ -130,11 +147,45 @@ def load(path, *, expect_sizes=None):
         raise FileFormatError(f"{path}: invalid parameters ({error})") from None
     net = Network(sizes, params, seed=header["seed"])
     _fill(net, arrays, path)
-    net.rng.bit_generator.state = header["rng_state"]
+    try:
+        net.rng.bit_generator.state = header["rng_state"]
+    except (TypeError, ValueError, KeyError) as error:
+        raise FileFormatError(f"{path}: invalid header: rng_state is not a state of the "
+                              f"{type(net.rng.bit_generator).__name__} generator ({error})") from None
     net.nudging = header["nudging"]
-    net.state.time, net.state.steps = header["time"], header["steps"]
-    net.state.pattern_time = header["pattern_time"]
+    net.state.time, net.state.steps = float(header["time"]), int(header["steps"])
+    net.state.pattern_time = float(header["pattern_time"])
     return net
+
+
+def _is_number(value, minimum=None, whole=False):
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+        return False
+    if whole and not float(value).is_integer():
+        return False
+    return minimum is None or value >= minimum
+
+
+# what every header field must be: (test, description for the message)
+_HEADER_FIELDS = {
+    "layer_sizes": (lambda v: isinstance(v, list), "a list of layer sizes"),
+    "seed": (lambda v: _is_number(v, 0, whole=True), "a non-negative integer"),
+    "nudging": (lambda v: isinstance(v, bool), "true or false"),
+    "parameters": (lambda v: isinstance(v, dict), "an object of parameter values"),
+    "rng_state": (lambda v: isinstance(v, dict), "an object (the generator's state)"),
+    "time": (lambda v: _is_number(v, 0), "a finite number >= 0"),
+    "steps": (lambda v: _is_number(v, 0, whole=True), "a non-negative integer"),
+    "pattern_time": (lambda v: _is_number(v, 0), "a finite number >= 0"),
+}
+
+
+def _check_header(header, path):
+    for key, (test, description) in _HEADER_FIELDS.items():
+        if key not in header:
+            raise FileFormatError(f"{path}: invalid header: no {key!r}")
+        if not test(header[key]):
+            raise FileFormatError(f"{path}: invalid header: {key!r} = {header[key]!r}; expected "
+                                  f"{description}")
 
 
 def from_bytes(content, *, expect_sizes=None):

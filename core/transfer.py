@@ -51,14 +51,28 @@ def soft_rectifier_inverse(rate, gamma=0.1, beta=1.0, theta=3.0):
     Raises
     ------
     ValueError
-        If any rate is not strictly positive and finite (the soft rectifier never reaches 0).
+        If any rate is not strictly positive and finite (the soft rectifier never reaches 0), or
+        so large that its potential would overflow the floating-point range.
     """
-    rate = np.asarray(rate, dtype=float)
+    rate = _rates("soft_rectifier_inverse", rate)
     if not np.all(np.isfinite(rate) & (rate > 0)):
         bad = rate[~(np.isfinite(rate) & (rate > 0))].flat[0]
         raise ValueError(f"soft_rectifier_inverse: rate must be finite and > 0, got {bad!r}")
-    y = rate / gamma
-    return theta + (y + np.log(-np.expm1(-y))) / beta
+    with np.errstate(over="ignore"):
+        y = rate / gamma
+        potential = theta + (y + np.log(-np.expm1(-y))) / beta
+    if not np.all(np.isfinite(potential)):
+        bad = float(rate[~np.isfinite(potential)].flat[0])
+        raise ValueError(f"soft_rectifier_inverse: rate {bad!r} is too large for gamma={gamma}, "
+                         f"beta={beta}: its potential exceeds the floating-point range")
+    return potential
+
+
+def _rates(function, rate):
+    try:
+        return np.asarray(rate, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{function}: rate must be an array of numbers, got {rate!r}") from None
 
 
 def logistic(u):
@@ -89,7 +103,7 @@ def logistic_inverse(rate):
     ValueError
         If any rate lies outside the open interval (0, 1).
     """
-    rate = np.asarray(rate, dtype=float)
+    rate = _rates("logistic_inverse", rate)
     ok = np.isfinite(rate) & (rate > 0) & (rate < 1)
     if not np.all(ok):
         raise ValueError(f"logistic_inverse: rate must lie in (0, 1), got {rate[~ok].flat[0]!r}")

@@ -45,6 +45,9 @@ def pattern(sizes, input_rates, target_potential=None):
     target : ndarray, shape (1, n_N) or (B, n_N), or None
     """
     inputs = np.atleast_2d(as_finite_array("input_rates", input_rates, (sizes[0],)))
+    if inputs.shape[0] == 0:
+        raise ValueError(f"input_rates has shape {inputs.shape}: a batch of no patterns; give at "
+                         "least one")
     if target_potential is None:
         return inputs, None
     target = np.atleast_2d(as_finite_array("target_potential", target_potential, (sizes[-1],)))
@@ -54,21 +57,66 @@ def pattern(sizes, input_rates, target_potential=None):
     return inputs, target
 
 
-def layer_sizes(sizes):
-    """Validate ``[n_0, n_1, ..., n_N]``: at least two layers of positive integer size."""
+MAX_WEIGHTS = 10**8
+"""Most weights a network may have (0.8 GB per copy of the weights; the paper's largest network,
+784-500-500-10, has 1.4 million). Larger sizes are refused before anything is allocated."""
+
+
+def _whole_number(value):
+    """``value`` as an int if it is a whole number (not a bool), else None."""
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)) and np.isfinite(value) and float(value).is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            return None
+    return None
+
+
+def layer_sizes(sizes, name="layer_sizes"):
+    """Validate ``[n_0, n_1, ..., n_N]``: at least two layers of positive integer size, and no more
+    than :data:`MAX_WEIGHTS` weights in all."""
     try:
-        sizes = [int(n) for n in sizes]
-    except (TypeError, ValueError):
-        raise ValueError(f"layer_sizes must be a list of positive integers, got {sizes!r}") from None
+        items = list(sizes)
+    except TypeError:
+        items = None
+    if items is None or isinstance(sizes, (str, bytes)) or \
+            any(_whole_number(n) is None for n in items):
+        raise ValueError(f"{name} must be a list of positive integers, got {sizes!r}")
+    sizes = [_whole_number(n) for n in items]
     if len(sizes) < 2 or any(n < 1 for n in sizes):
-        raise ValueError(f"layer_sizes must list at least an input and an output layer, each with "
+        raise ValueError(f"{name} must list at least an input and an output layer, each with "
                          f">= 1 neuron, got {sizes!r}")
+    # bottom-up and top-down weights plus the two lateral matrices of every hidden layer
+    n_weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:])) + \
+        sum(3 * a * b for a, b in zip(sizes[1:-1], sizes[2:]))
+    if n_weights > MAX_WEIGHTS:
+        raise ValueError(f"{name} = {sizes!r} would need {n_weights:.3g} weights; at most "
+                         f"{MAX_WEIGHTS:.0e} are supported (the paper's largest network, "
+                         "784-500-500-10, has 1.4 million)")
     return tuple(sizes)
+
+
+def seed(value, name="seed"):
+    """Validate a random seed: a non-negative integer (a whole-number float is accepted)."""
+    number = _whole_number(value) if not isinstance(value, str) else None
+    if number is None or number < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    return number
 
 
 def per_layer(name, rates, count):
     """Broadcast a list of learning rates to ``count`` layers (a single rate serves all)."""
-    rates = [float(r) for r in rates]
+    try:
+        rates = [float(r) for r in rates]
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a list of learning rates (numbers), got {rates!r}") \
+            from None
     if len(rates) == 1:
         return rates * count
     if len(rates) != count:
