@@ -24,6 +24,7 @@ from core import __version__, storage  # noqa: E402
 from core.errors import FileFormatError  # noqa: E402
 from core.live import SCENARIOS, LiveSimulation  # noqa: E402
 from core.parameters import ModelParameters, plain_symbol  # noqa: E402
+import sessions  # noqa: E402
 from equation_panel import equations  # noqa: E402
 from plots import LivePlots  # noqa: E402
 
@@ -32,10 +33,11 @@ pn.extension("katex")
 TICK_MS = 100
 """Period of the play loop: 10 plot updates per second."""
 TICK_BUDGET_S = 0.075
-"""Wall time each tick spends simulating; the rest of the period (streaming the new rows takes
-a few ms) keeps the server free for other sessions' messages."""
+"""Wall time the ticks of one period spend simulating, shared by all sessions of the server
+process that are playing (:mod:`sessions`); the rest of the period (streaming the new rows takes a
+few ms per session) keeps the server free to answer clicks."""
 SAMPLES_PER_TICK = 20
-STATUS_EVERY_S = 0.25
+STATUS_EVERY_S = 1.0
 MEASURE_EVERY_S = 0.5
 SLIDERS = ["g_lk", "g_B", "g_A", "g_D", "g_som", "sigma", "dt", "presentation_time", "tau_w",
            "tau_0", "learning_lag", "theta"]
@@ -237,15 +239,15 @@ class App(pn.viewable.Viewer):
         measure = now - self._measured >= MEASURE_EVERY_S
         if measure:
             self._measured = now
-        frame = self.simulation.advance_for(TICK_BUDGET_S, max_steps=max_steps,
+        frame = self.simulation.advance_for(sessions.share(TICK_BUDGET_S), max_steps=max_steps,
                                             samples=SAMPLES_PER_TICK, measure=measure)
         self._show_frame(frame)
 
     def _show_frame(self, frame):
         with pn.io.hold():
             self.plots.push(frame)
-            # re-rendering the status pane costs more than streaming all plots: 4 times a second
-            # is enough to read it
+            # re-rendering the status line costs about as much as streaming all plots: once a
+            # second is enough to read it
             now = time.monotonic()
             if frame.error or not self.running or now - self._status_shown >= STATUS_EVERY_S:
                 self._status_shown = now
@@ -268,6 +270,7 @@ class App(pn.viewable.Viewer):
 
     @param.depends("running", watch=True)
     def _play(self):
+        sessions.playing(self, self.running)
         if self.running and self._callback is None:
             self._callback = pn.state.add_periodic_callback(self.tick, period=TICK_MS, start=False)
         if self._callback is not None:
@@ -281,6 +284,7 @@ class App(pn.viewable.Viewer):
         """The tab closed: stop the loop and let the simulation be garbage-collected."""
         if self._callback is not None:
             self._callback.stop()
+        sessions.playing(self, False)
         self.simulation = None
 
     # ---- export ----------------------------------------------------------------------------
@@ -312,7 +316,7 @@ class App(pn.viewable.Viewer):
                 self._upload]
 
     def _main(self):
-        return [pn.Column(self._description, pn.pane.Str(self.param.status), self._alert,
+        return [pn.Column(self._description, pn.widgets.StaticText.from_param(self.param.status, label=""), self._alert,
                           sizing_mode="stretch_width"),
                 self._plots_area,
                 pn.Card(self._equations_area, title="The equations being simulated",
@@ -325,9 +329,12 @@ class App(pn.viewable.Viewer):
 
     def template(self):
         """The app in a page template (for ``panel serve``)."""
+        # no busy spinner: Panel's is one indicator shared by every session and synced with the
+        # process-wide pn.state.busy, so each tick of any session would flip it in every open page
+        # (N^2 messages; it froze a server with 30 playing sessions)
         return pn.template.FastListTemplate(
             title="Dendritic cortical microcircuits (Sacramento et al. 2018)",
-            sidebar=self._sidebar(), main=self._main(), sidebar_width=360)
+            sidebar=self._sidebar(), main=self._main(), sidebar_width=360, busy_indicator=None)
 
 
 if pn.state.served:

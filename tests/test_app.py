@@ -19,7 +19,7 @@ import main  # noqa: E402
 import plots  # noqa: E402
 from main import App  # noqa: E402
 
-from core import storage  # noqa: E402
+from core import live, storage  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -43,11 +43,12 @@ def test_step_runs_one_pattern_and_streams_it_into_the_plots():
     assert app.simulation.network.state.time == pytest.approx(100.0)
     assert app.status.startswith("t = 100.0 ms")
     traces = app.plots.traces.data
-    assert len(traces["time"]) == 100  # the step asks for 100 samples of its 1000 steps
+    # the step asks for 100 samples of its 1000 steps; samples are at least 50 steps apart
+    assert len(traces["time"]) == 1000 // live.MIN_RECORD_EVERY
     assert np.all(np.isfinite(traces["v_A1[0]"]))
     app.step()
     assert app.simulation.network.state.time == pytest.approx(200.0)
-    assert len(app.plots.traces.data["time"]) == 200
+    assert len(app.plots.traces.data["time"]) == 2 * 1000 // live.MIN_RECORD_EVERY
 
 
 def test_ticks_stream_bounded_data(monkeypatch):
@@ -148,7 +149,7 @@ def test_exports(tmp_path):
     assert exported["parameters"]["g_A"] == app.simulation.network.params.g_A
     lines = app.traces_csv().getvalue().splitlines()
     assert lines[0].split(",")[:3] == ["time", "apical_sq", "v_A1[0]"]
-    assert len(lines) == 1 + 10  # a 10 ms pattern, one sample per ms
+    assert len(lines) == 1 + 1  # a short (10 ms) pattern is sampled at its end
     path = tmp_path / "network.npz"
     path.write_bytes(app.network_npz().getvalue())
     loaded = storage.load(path)
@@ -209,3 +210,18 @@ def test_a_saved_network_loads_back_and_bad_files_leave_the_session_untouched():
             np.testing.assert_array_equal(a, b)
     app.step()  # and it still runs
     assert app.simulation.network.state.time == pytest.approx(20.0)
+
+
+def test_playing_sessions_share_one_time_budget():
+    import sessions
+
+    first, second = App(), App()
+    baseline = sessions.count()
+    first.running = True
+    assert sessions.count() == baseline + 1
+    second.running = True
+    assert sessions.share(0.08) == pytest.approx(0.08 / (baseline + 2))
+    second.running = False
+    assert sessions.count() == baseline + 1
+    first._session_destroyed(None)  # a closed tab stops counting too
+    assert sessions.count() == baseline

@@ -78,7 +78,7 @@ def _wait_for(condition, timeout, message):
 def test_step_draws_and_the_page_has_no_javascript_errors(page):
     page.get_by_role("button", name="Step one pattern").click()
     page.get_by_text("t = 100.0 ms").wait_for(timeout=60_000)
-    assert len(_traces(page, "v_A1[0]")) == 100
+    assert len(_traces(page, "v_A1[0]")) == 20  # 100 samples asked, at least 50 steps apart
     page.wait_for_timeout(2000)  # let Bokeh draw and KaTeX typeset
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "app-after-step.png"), full_page=True)
