@@ -177,12 +177,11 @@ def noise_size(net):
     return net.batch_size * (sum(net.sizes[1:]) + sum(net.sizes[k + 1] for k in net.hidden_layers))
 
 
-def _learning_on(net, ctx, learning):
-    return learning and net.state.pattern_time >= ctx.p.learning_lag - 1e-9 * ctx.p.dt
-
-
 def _steps_until_learning(net, ctx):
+    """Steps of the current pattern's learning lag still to go (0 once plasticity is on)."""
     remaining = ctx.p.learning_lag - net.state.pattern_time
+    if remaining <= 1e-9 * ctx.p.dt:
+        return 0
     return max(1, int(np.ceil(remaining / ctx.p.dt - 1e-9)))
 
 
@@ -265,12 +264,7 @@ def run(net, n_steps, *, record=(), record_every=1, learning=True, backend="auto
         if record:
             block = min(block, record_every - net.state.steps % record_every)
         # the end of a learning lag falls inside the block: no need to cut the block there
-        if not learning:
-            learn_from = block
-        elif _learning_on(net, ctx, learning):
-            learn_from = 0
-        else:
-            learn_from = _steps_until_learning(net, ctx)
+        learn_from = _steps_until_learning(net, ctx) if learning else block
         noise = net.rng.standard_normal((block, noise_size(net))) if ctx.p.sigma > 0 else None
         before = (net.weights.copy(), net.state.copy())
         first = net.state.steps
