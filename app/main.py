@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # plots, equation_pane
 from core import __version__, storage  # noqa: E402
 from core.errors import FileFormatError  # noqa: E402
 from core.live import SCENARIOS, LiveSimulation  # noqa: E402
+from core.plasticity import RATES, rate_count  # noqa: E402
 from core.parameters import ModelParameters, plain_symbol  # noqa: E402
 import sessions  # noqa: E402
 from equation_panel import equations  # noqa: E402
@@ -42,7 +43,6 @@ MEASURE_EVERY_S = 0.5
 SLIDERS = ["g_lk", "g_B", "g_A", "g_D", "g_som", "sigma", "dt", "presentation_time", "tau_w",
            "tau_0", "learning_lag", "theta"]
 SWITCHES = ["learn_PP_up", "learn_IP", "learn_PI", "learn_PP_down"]
-RATES = ["eta_PP_up", "eta_IP", "eta_PI", "eta_PP_down"]
 SPEEDS = {"as fast as possible": 0, "5 s per second": 5000, "1 s per second": 1000,
           "200 ms per second": 200, "50 ms per second (slow motion)": 50}
 
@@ -158,25 +158,26 @@ class App(pn.viewable.Viewer):
 
     def _rate_inputs(self, params):
         """One number field per layer and weight matrix, writing back the whole list."""
-        n_layers = self.simulation.network.n_layers
         widgets = []
         for name in RATES:
-            values = list(getattr(params, name))
-            count = n_layers if name == "eta_PP_up" else n_layers - 1
-            values = values * count if len(values) == 1 else values
             symbol = plain_symbol(ModelParameters.param[name].symbol)
-            for layer, value in enumerate(values, start=1):
+            for layer, value in enumerate(self._layer_rates(params, name), start=1):
                 field = pn.widgets.FloatInput(label=f"{symbol}, layer {layer}", value=value,
                                               start=0.0, step=value / 10 or 0.001, width=140)
-                field.param.watch(self._rate_setter(name, layer - 1, count), "value")
+                field.param.watch(self._rate_setter(name, layer - 1), "value")
                 widgets.append(field)
         return [pn.GridBox(*widgets, ncols=2)]
 
-    def _rate_setter(self, name, index, count):
+    def _layer_rates(self, params, name):
+        """``name``'s rates, one per layer (a single rate stands for every layer)."""
+        rates = list(getattr(params, name))
+        count = rate_count(name, self.simulation.network.n_layers)
+        return rates * count if len(rates) == 1 else rates
+
+    def _rate_setter(self, name, index):
         def set_rate(event):
             params = self.simulation.network.params
-            rates = list(getattr(params, name))
-            rates = rates * count if len(rates) == 1 else rates
+            rates = self._layer_rates(params, name)
             rates[index] = event.new
             try:
                 setattr(params, name, rates)
@@ -185,13 +186,20 @@ class App(pn.viewable.Viewer):
         return set_rate
 
     def _show_equations(self):
-        rows = []
+        texts = []
         for title, symbolic, with_values in equations(self.simulation.network.params):
-            rows.append(pn.pane.Markdown(f"**{title}**", margin=(8, 10, 0, 10)))
+            texts.append(("title", f"**{title}**"))
             if symbolic is not None:
-                rows.append(pn.pane.LaTeX(f"${symbolic}$", renderer="katex"))
-            rows.append(pn.pane.LaTeX(f"${with_values}$", renderer="katex"))
-        self._equations_area.objects = rows
+                texts.append(("latex", f"${symbolic}$"))
+            texts.append(("latex", f"${with_values}$"))
+        panes = self._equations_area.objects
+        if len(panes) == len(texts):  # a parameter changed: new text in the same panes
+            for pane, (_, text) in zip(panes, texts):
+                pane.object = text
+            return
+        self._equations_area.objects = [
+            pn.pane.Markdown(text, margin=(8, 10, 0, 10)) if kind == "title" else
+            pn.pane.LaTeX(text, renderer="katex") for kind, text in texts]
 
     # ---- actions ---------------------------------------------------------------------------
     def reset(self):

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import validation
-from .baselines import MLP, angle_degrees, cosine_similarity
+from .baselines import MLP, cosine_similarity, forward_feedback_angle
 from .dynamics import Recording, run
-from .equations import self_predicting_weights
 from .errors import DivergenceError
 from .experiments import fig1, fig2, self_prediction
+from .plasticity import RATES, rate_count
 from .presets import get_preset
 from .tasks import Association, TeacherTask, regression_error, squared_error
 from .transfer import transfer_function
@@ -124,9 +124,8 @@ def fit_rates_to_depth(params, n_layers):
     every extra hidden layer takes the first hidden layer's rate and the output keeps its own.
     Lists of one rate (the same for all layers) are left alone.
     """
-    counts = {"eta_PP_up": n_layers, "eta_IP": n_layers - 1, "eta_PI": n_layers - 1,
-              "eta_PP_down": n_layers - 1}
-    for name, count in counts.items():
+    for name in RATES:
+        count = rate_count(name, n_layers)
         rates = list(getattr(params, name))
         if len(rates) in (1, count):
             continue
@@ -380,10 +379,9 @@ class LiveSimulation:
     # ---- measures ------------------------------------------------------------------------------
     def measure(self):
         """One row of :data:`PROGRESS_COLUMNS` for the current network (each a 1-element array)."""
-        net, p = self.network, self.network.params
+        net = self.network
         w = net.weights
-        g_A_next = 0.0 if net.n_layers == 2 else p.g_A
-        W_IP, _ = self_predicting_weights(w.W_up[2], w.W_down[1], p.g_lk, p.g_B, p.g_D, g_A_next)
+        W_IP, _ = net.self_predicting_weights(1)
         with np.errstate(over="ignore", invalid="ignore"):
             row = {
                 "time": net.state.time,
@@ -393,7 +391,7 @@ class LiveSimulation:
                                                 self._test_targets),
                 "cos_PI_vs_top_down": cosine_similarity(w.W_PI[1], -w.W_down[1]),
                 "cos_IP_vs_self_predicting": cosine_similarity(w.W_IP[1], W_IP),
-                "forward_feedback_angle": angle_degrees(w.W_up[2], w.W_down[1].T),
+                "forward_feedback_angle": forward_feedback_angle(w, 1),
             }
         return {name: np.array([float(value)]) for name, value in row.items()}
 

@@ -189,15 +189,25 @@ class Network:
     # ---- initialisation ----------------------------------------------------------------------
     def make_self_predicting(self):
         """Set every hidden layer's lateral weights to the analytical self-predicting state."""
-        p = self.params
         for k in self.hidden_layers:
-            g_A_next = 0.0 if k + 1 == self.n_layers else p.g_A
-            W_IP, W_PI = self_predicting_weights(self.weights.W_up[k + 1], self.weights.W_down[k],
-                                                 p.g_lk, p.g_B, p.g_D, g_A_next)
-            self.weights.W_IP[k], self.weights.W_PI[k] = W_IP, W_PI
+            self.weights.W_IP[k], self.weights.W_PI[k] = self.self_predicting_weights(k)
             if self.weights.b_IP:
-                scale = self_predicting_scale(p.g_lk, p.g_B, p.g_D, g_A_next)
-                self.weights.b_IP[k] = scale * self.weights.b_up[k + 1]
+                self.weights.b_IP[k] = self._self_predicting_scale(k) * self.weights.b_up[k + 1]
+
+    def self_predicting_weights(self, k):
+        """:math:`(W^{IP}_{k,k}, W^{PI}_{k,k})` of the self-predicting state of hidden layer ``k``
+        for the current forward and top-down weights (:func:`~core.equations.self_predicting_weights`,
+        with :math:`g_A' = 0` when layer ``k + 1`` is the output)."""
+        p = self.params
+        return self_predicting_weights(self.weights.W_up[k + 1], self.weights.W_down[k], p.g_lk,
+                                       p.g_B, p.g_D, self._g_A_next(k))
+
+    def _self_predicting_scale(self, k):
+        p = self.params
+        return self_predicting_scale(p.g_lk, p.g_B, p.g_D, self._g_A_next(k))
+
+    def _g_A_next(self, k):
+        return 0.0 if k + 1 == self.n_layers else self.params.g_A
 
     # ---- inputs --------------------------------------------------------------------------------
     def present(self, input_rates, target_potential=None):

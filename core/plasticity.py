@@ -15,6 +15,16 @@ from .equations import (basal_attenuation, bottom_up_induction, interneuron_atte
 from .network import MATRICES, Weights
 
 
+RATES = ("eta_PP_up", "eta_IP", "eta_PI", "eta_PP_down")
+"""The learning-rate parameters, each a list with one rate per layer (or one for all)."""
+
+
+def rate_count(name, n_layers):
+    """How many per-layer rates parameter ``name`` takes in a network with output layer
+    ``n_layers``: one per layer for the bottom-up weights, one per hidden layer for the others."""
+    return n_layers if name == "eta_PP_up" else n_layers - 1
+
+
 def learning_rates(params, n_layers):
     """Per-layer learning rates of every plastic quantity, 0 where plasticity is switched off.
 
@@ -24,21 +34,20 @@ def learning_rates(params, n_layers):
         Keyed like :class:`~core.network.Weights`: ``rates["W_up"][k]`` is
         :math:`\\eta^{PP}_{k,k-1}`; thresholds share the rate of their matrix.
     """
-    hidden = n_layers - 1
-
-    def table(name, count, switch):
+    def table(name, switch):
         # a switched-off quantity needs no valid rate list (e.g. the default two rates of
         # eta_PP_up in a deeper network whose bottom-up weights are frozen)
+        count = rate_count(name, n_layers)
         if not switch or count == 0:
             return {k: 0.0 for k in range(1, count + 1)}
         values = validation.per_layer(name, getattr(params, name), count)
         return {k: v for k, v in enumerate(values, start=1)}
 
     rates = {
-        "W_up": table("eta_PP_up", n_layers, params.learn_PP_up),
-        "W_down": table("eta_PP_down", hidden, params.learn_PP_down),
-        "W_IP": table("eta_IP", hidden, params.learn_IP),
-        "W_PI": table("eta_PI", hidden, params.learn_PI),
+        "W_up": table("eta_PP_up", params.learn_PP_up),
+        "W_down": table("eta_PP_down", params.learn_PP_down),
+        "W_IP": table("eta_IP", params.learn_IP),
+        "W_PI": table("eta_PI", params.learn_PI),
     }
     rates["b_up"], rates["b_IP"] = rates["W_up"], rates["W_IP"]
     return rates

@@ -26,7 +26,7 @@ import logging
 import numpy as np
 
 from .. import data, steady_state, validation
-from ..baselines import MLP, angle_degrees
+from ..baselines import MLP, forward_feedback_angle
 from ..compartments import mean_squared_apical
 from ..plasticity import learning_rates
 from ..presets import get_preset
@@ -253,7 +253,7 @@ def _angles(micro, images, targets):
     to_backprop = angles_to_backprop(micro, images, targets, method="two_pass")
     angles = {f"update_vs_backprop_layer{k}": a for k, a in enumerate(to_backprop, start=1)}
     angles.update({f"W_PP_{k + 1}{k}_vs_top_down_transposed":
-                   angle_degrees(micro.weights.W_up[k + 1], micro.weights.W_down[k].T)
+                   forward_feedback_angle(micro.weights, k)
                    for k in micro.hidden_layers})
     return angles
 

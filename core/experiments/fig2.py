@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import validation
-from ..baselines import MLP, angle_degrees
+from ..baselines import MLP, angle_degrees, forward_feedback_angle
 from ..dynamics import run_patterns
 from ..presets import get_preset
 from ..tasks import TeacherTask, regression_error, squared_error
@@ -46,10 +46,6 @@ def _learners(preset, seed):
     return micro, shallow, mlp, fa_mlp
 
 
-def _angle(net):
-    return angle_degrees(net.weights.W_up[2], net.weights.W_down[1].T)
-
-
 def run(quick=False, seed=0, show_progress=True):
     """Train the four learners on the same patterns; see the module docstring."""
     clock = Stopwatch()
@@ -65,7 +61,8 @@ def run(quick=False, seed=0, show_progress=True):
     def errors():
         return (regression_error(micro, task, test_inputs), regression_error(shallow, task, test_inputs),
                 squared_error(mlp.predict(test_inputs), test_targets),
-                squared_error(fa_mlp.predict(test_inputs), test_targets), _angle(micro))
+                squared_error(fa_mlp.predict(test_inputs), test_targets),
+                forward_feedback_angle(micro.weights, 1))
 
     history = [(0, *errors())]
     for net in (micro, shallow):

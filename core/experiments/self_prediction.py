@@ -20,7 +20,6 @@ from .. import steady_state
 from ..baselines import angle_degrees
 from ..compartments import mean_squared_apical
 from ..dynamics import run_patterns
-from ..equations import self_predicting_weights
 from ..network import Network
 from ..parameters import ModelParameters
 from .common import Result, Stopwatch, base_metrics, holoviews, progress
@@ -86,12 +85,9 @@ def run(quick=False, seed=0, show_progress=True):
 
 
 def _weight_angles(net):
-    p = net.params
     angles = {}
     for k in net.hidden_layers:
-        g_A_next = 0.0 if k + 1 == net.n_layers else p.g_A
-        W_IP, W_PI = self_predicting_weights(net.weights.W_up[k + 1], net.weights.W_down[k],
-                                             p.g_lk, p.g_B, p.g_D, g_A_next)
+        W_IP, W_PI = net.self_predicting_weights(k)
         angles[f"W_PI{k}_vs_self_predicting"] = angle_degrees(net.weights.W_PI[k], W_PI)
         angles[f"W_IP{k}_vs_self_predicting"] = angle_degrees(net.weights.W_IP[k], W_IP)
     return angles
