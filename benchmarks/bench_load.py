@@ -105,17 +105,23 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def stat_fields(pid):
+    """The fields of /proc/<pid>/stat after the command name (state, ppid, ..., utime, stime),
+    or None when the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def process_tree(pid):
     """``pid`` and its descendants (from the parent ids in /proc/*/stat)."""
     parents = {}
     for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                parents.setdefault(int(fields[1]), []).append(int(entry))
-            except OSError:
-                continue
+        fields = stat_fields(entry) if entry.isdigit() else None
+        if fields is not None:
+            parents.setdefault(int(fields[1]), []).append(int(entry))
     tree, todo = [], [pid]
     while todo:
         p = todo.pop()
@@ -127,13 +133,9 @@ def process_tree(pid):
 def cpu_seconds(pids):
     """User + system CPU time of ``pids`` (seconds), from /proc/<pid>/stat."""
     total = 0.0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
+    for fields in map(stat_fields, pids):
+        if fields is not None:
             total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
-        except OSError:
-            continue
     return total
 
 
