@@ -1,9 +1,9 @@
 """The dashboard served by ``panel serve app/`` (at /app); ``App()`` also displays in a notebook.
 
 Every browser session builds its own :class:`App`, which owns its own
-:class:`core.live.LiveSimulation` (nothing mutable is shared between sessions). While playing, a
-periodic callback advances the simulation for a fixed wall-clock budget per tick and streams the
-new samples into the plots (:mod:`plots`); sliders edit the running network's own
+:class:`core.live.LiveSimulation` (nothing mutable is shared between sessions). While playing, the
+process's play loop (:mod:`sessions`) ticks it: each tick advances the simulation for a
+wall-clock budget and streams the new samples into the plots (:mod:`plots`); sliders edit the running network's own
 :class:`~core.parameters.ModelParameters`, so widgets, equations and simulation share one source.
 """
 
@@ -31,8 +31,8 @@ from plots import LivePlots  # noqa: E402
 
 pn.extension("katex")
 
-TICK_MS = 100
-"""Period of the play loop: 10 plot updates per second."""
+TICK_MS = round(1000 * sessions.PERIOD_S)
+"""Period of the play loop: 10 plot updates per second (fewer when many sessions play)."""
 TICK_BUDGET_S = 0.075
 """Wall time the ticks of one period spend simulating, shared by all sessions of the server
 process that are playing (:mod:`sessions`); the rest of the period (streaming the new rows takes a
@@ -76,7 +76,9 @@ class App(pn.viewable.Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self._callback = None
+        # this session's Bokeh document (None outside a server): the play loop ticks it there
+        self.document = pn.state.curdoc
+        self._conductor = sessions.conductor
         self._status_shown = self._measured = 0.0
         self._plots_area = pn.Column(sizing_mode="stretch_width")
         self._controls_area = pn.Column(sizing_mode="stretch_width")
@@ -143,7 +145,7 @@ class App(pn.viewable.Viewer):
     def _bind_parameters(self):
         """Sliders and equations for the running network's own parameter object."""
         self._controls_area.objects = self._parameter_controls()
-        self.simulation.network.params.param.watch(lambda event: self._show_equations(),
+        self.simulation.network.params.param.watch(self._parameter_changed,
                                                    list(ModelParameters.param))
         self._show_equations()
 
@@ -184,6 +186,10 @@ class App(pn.viewable.Viewer):
             except ValueError as error:
                 self.message = f"Not changed: {error}"
         return set_rate
+
+    def _parameter_changed(self, *events):
+        self._show_equations()
+        self._changed()
 
     def _show_equations(self):
         texts = []
@@ -275,24 +281,25 @@ class App(pn.viewable.Viewer):
     @param.depends("nudging", watch=True)
     def _set_nudging(self):
         self.simulation.network.nudging = self.nudging
+        self._changed()
+
+    def _changed(self):
+        """The user changed something: the next tick comes first and redraws the status."""
+        self._status_shown = 0.0
+        self._conductor.touch(self)
 
     @param.depends("running", watch=True)
     def _play(self):
-        sessions.playing(self, self.running)
-        if self.running and self._callback is None:
-            self._callback = pn.state.add_periodic_callback(self.tick, period=TICK_MS, start=False)
-        if self._callback is not None:
-            if self.running and not self._callback.running:
-                self.message = ""
-                self._callback.start()
-            elif not self.running and self._callback.running:
-                self._callback.stop()
+        if self.running:
+            self.message = ""
+            self._conductor.play(self)
+        else:
+            self._conductor.pause(self)
 
     def _session_destroyed(self, session_context):
-        """The tab closed: stop the loop and let the simulation be garbage-collected."""
-        if self._callback is not None:
-            self._callback.stop()
-        sessions.playing(self, False)
+        """The tab closed: stop the loop and let the simulation be garbage-collected. (Runs
+        after bokeh has emptied this script's module: no module-level names here.)"""
+        self._conductor.pause(self)
         self.simulation = None
 
     # ---- export ----------------------------------------------------------------------------

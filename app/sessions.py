@@ -1,16 +1,37 @@
-"""The dashboard sessions of this server process that are playing (shared by all sessions).
+"""The play loop shared by the dashboard sessions of one server process.
 
 ``main.py`` runs once per browser session, but this module is imported once per process, so its
-set is the process's. The play loop divides one process-wide time budget among the playing
-sessions (:func:`share`): thirty students slow each other's simulations down instead of queueing
-their ticks behind each other until the server stops answering clicks.
+state is the process's. Under ``panel serve`` all sessions of a process share one event loop, and
+that loop must stay free to answer clicks however many sessions play. So the sessions do not each
+run a periodic callback; one conductor coroutine per process ticks them:
+
+* **one tick at a time**, each scheduled through its session's document (its lock, ``curdoc``),
+  so between two ticks the loop reads the websockets and runs whatever a click set off. A click's
+  way through the server (websocket read, Panel's 50 ms debounce, the param callback, the reply)
+  has several hops, and each waits for one tick at most instead of a tick of every session;
+* **round robin**: the playing session whose last tick is oldest goes next, at most once per
+  ``period``; a session the user just changed (:meth:`Conductor.touch`) goes first, so the first
+  plot update that reflects a click follows it within a tick or two;
+* **one simulation budget per period shared by the playing sessions** (:func:`share`): thirty
+  students slow each other's simulations down instead of queueing behind each other.
+
+Measured in ``benchmarks/bench_load.py``; the sessions' lifecycle in ``tests/test_sessions.py``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import threading
+import time
 import weakref
 
+PERIOD_S = 0.1
+"""A playing session is ticked at most this often (10 plot updates per second)."""
+TICK_TIMEOUT_S = 10.0
+"""A tick that has not run after this long (its session went away) no longer holds the loop."""
+
+_log = logging.getLogger(__name__)
 _playing = weakref.WeakSet()  # a session dropped without pausing cannot leak here
 _lock = threading.Lock()  # ticks may run in a thread pool (panel serve --num-threads)
 
@@ -33,3 +54,119 @@ def count():
 def share(budget):
     """One playing session's part of a per-tick time ``budget`` (seconds)."""
     return budget / max(1, count())
+
+
+class Conductor:
+    """Ticks the playing sessions of this process one at a time (see the module docstring).
+
+    A session is any object with ``tick()`` and ``document`` (its Bokeh document, or ``None``
+    outside a server). :meth:`play` and :meth:`pause` add and remove it; the conductor's task runs
+    while some session plays and ends when none does.
+    """
+
+    def __init__(self, period=PERIOD_S):
+        self.period = period
+        self._last = weakref.WeakKeyDictionary()  # session -> time of its last tick
+        self._touched = weakref.WeakSet()
+        self._task = None
+        self._wake = None
+
+    def play(self, session):
+        playing(session, True)
+        self._last.setdefault(session, 0.0)
+        self._start()
+
+    def pause(self, session):
+        playing(session, False)
+        self._last.pop(session, None)
+        self._touched.discard(session)
+
+    def touch(self, session):
+        """``session`` changed: tick it before the others (if it plays)."""
+        if session in self._last:
+            self._touched.add(session)
+            if self._wake is not None:
+                self._wake.set()
+
+    def is_playing(self, session):
+        return session in self._last
+
+    def next_session(self, now):
+        """The session to tick now and ``0``, or ``None`` and how long to wait for one."""
+        sessions = list(self._last.items())
+        if not sessions:
+            return None, None
+        touched = [s for s, _ in sessions if s in self._touched]
+        if touched:
+            return touched[0], 0.0
+        session, last = min(sessions, key=lambda item: item[1])
+        wait = last + self.period - now
+        return (session, 0.0) if wait <= 0 else (None, wait)
+
+    def _start(self):
+        if self._task is not None and not self._task.done():
+            return
+        try:
+            loop = asyncio.get_running_loop()  # the server's, or a notebook kernel's
+        except RuntimeError:
+            return  # no event loop (a script or a test): whoever holds the session ticks it
+        self._task = loop.create_task(self._run())
+
+    async def _run(self):
+        self._wake = asyncio.Event()
+        while self._last:
+            session, wait = self.next_session(time.monotonic())
+            if session is None:
+                if wait is None:
+                    break
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), wait)
+                except asyncio.TimeoutError:
+                    pass
+                continue
+            self._touched.discard(session)
+            self._last[session] = time.monotonic()
+            await self._tick(session)
+
+    async def _tick(self, session):
+        """Run ``session.tick()`` in its session's context and wait until it has run."""
+        done = asyncio.get_running_loop().create_future()
+
+        def tick():
+            try:
+                if self.is_playing(session):
+                    session.tick()
+            except Exception:  # one broken session must not stop the others' loop
+                self.pause(session)
+                _log.exception("the play loop paused a session whose tick failed")
+            finally:
+                if not done.done():
+                    done.set_result(None)
+
+        document = session.document
+        if document is None:  # not served (a notebook): no lock to take
+            tick()
+            await asyncio.sleep(0)  # let the loop run what waits (a click) before the next tick
+            return
+        context = document.session_context
+        if context is None or context.destroyed:  # the tab closed
+            self.pause(session)
+            return
+        import panel as pn
+        from panel.io.state import set_curdoc
+
+        try:
+            with set_curdoc(document):  # so that execute() schedules it for that session
+                pn.state.execute(tick, schedule=True)
+        except Exception:  # noqa: BLE001 -- the session is being destroyed
+            self.pause(session)
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(done), TICK_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            self.pause(session)
+
+
+conductor = Conductor()
+"""The process's conductor."""

@@ -15,7 +15,7 @@ sessions are pulled one after the other first; afterwards each session gets a fl
 coroutine that awaits its websocket messages and applies each PATCH-DOC to its client document
 (bokeh's own reader chains one ``await`` per message and stops whenever its loop is stopped, so it
 is not used for the measured phase). Each client also sends the ``document_ready`` event BokehJS
-sends once a page has rendered: Panel starts a session's periodic callbacks only after it. Every
+sends once a page has rendered: Panel runs a session's onload hooks only after it. Every
 change the benchmark makes to a client document (Seed,
 Play, Nudging) is made on that loop and sent by bokeh's client as a PATCH-DOC, as a browser would.
 One client process is what the 2-core machine can afford (a subprocess per client would cost
@@ -50,7 +50,8 @@ worker processes):
     of a session arrive in order and the server handles a session's messages and ticks one at a
     time, so every row of that stream was simulated with the target on: it is the first plot
     update whose values reflect the click.
-  - ``status``: until the status line reads "nudging on" (refreshed at most 4 times a second).
+  - ``status``: until the status line reads "nudging on" (redrawn once a second, and by the first
+    tick after a change).
 
   p50 and p95 over the sessions. The issue's target at N = 30: no error, no session sees
   another's state, latency (data) p95 < 1 s, and each simulation slows down instead of freezing.
@@ -240,8 +241,8 @@ class Client:
         self.clicked = self.ack = self.data = self.status = None
         self.closed = self.closing = False
         self.reader = None
-        # what BokehJS sends once the page is rendered: Panel connects the session's periodic
-        # callbacks and onload hooks only then (sent when the loop next runs)
+        # what BokehJS sends once the page is rendered: Panel runs the session's onload hooks
+        # only then (sent when the loop next runs)
         self.doc.callbacks.trigger_on_change(
             MessageSentEvent(self.doc, "bokeh_event", DocumentReady()))
 
@@ -369,7 +370,7 @@ async def play_round(server, clients, seconds, scenario):
                    "the first traces of every session")
     await asyncio.sleep(2.0)  # settle
 
-    start, cpu_start = time.perf_counter(), server.cpu()
+    start, cpu_start, client_start = time.perf_counter(), server.cpu(), sum(os.times()[:2])
     clicks_at = seconds / 3
     for i, client in enumerate(clients):
         delay = clicks_at + 5.0 * i / len(clients) - (time.perf_counter() - start)
@@ -379,8 +380,9 @@ async def play_round(server, clients, seconds, scenario):
     await asyncio.sleep(max(0.0, seconds - (time.perf_counter() - start)))
     end = time.perf_counter()
     cpu = 100 * (server.cpu() - cpu_start) / (end - start)
+    client_cpu = 100 * (sum(os.times()[:2]) - client_start) / (end - start)
     rss = server.rss()
-    return start, end, cpu, rss
+    return start, end, cpu, client_cpu, rss
 
 
 def summarize(clients, start, end, scenario):
@@ -432,11 +434,10 @@ def run_n(server, loop, n, args):
     opened = time.perf_counter()
     clients = [Client(server.url, loop, i) for i in range(n)]
     open_s = time.perf_counter() - opened
-    client_cpu0 = sum(os.times()[:2])
 
     async def measure():
-        start, end, cpu, rss = await play_round(server, clients, args.seconds, args.scenario)
-        client_cpu = 100 * (sum(os.times()[:2]) - client_cpu0) / (time.perf_counter() - opened)
+        start, end, cpu, client_cpu, rss = await play_round(server, clients, args.seconds,
+                                                            args.scenario)
         for client in clients:
             client.closing = True
             client.session.close()

@@ -157,18 +157,34 @@ def test_exports(tmp_path):
     assert loaded.state.time == app.simulation.network.state.time
 
 
-def test_play_starts_and_pause_stops_the_periodic_callback():
+def test_play_joins_and_pause_leaves_the_play_loop():
+    import sessions
+
     app = App()
     app.running = True
-    assert app._callback.running
+    assert sessions.conductor.is_playing(app)
     assert app._play.label == "Pause"
     app.running = False
-    assert not app._callback.running
+    assert not sessions.conductor.is_playing(app)
     app.running = True
     app._session_destroyed(None)
-    assert not app._callback.running
+    assert not sessions.conductor.is_playing(app)
     assert app.simulation is None
     app.tick()  # a late tick after the session ended does nothing
+
+
+def test_a_click_puts_a_playing_session_first_in_line():
+    import sessions
+
+    first, second = App(), App()
+    first.running = second.running = True
+    sessions.conductor._last.update({first: 1.0, second: 2.0})
+    second.nudging = True
+    assert sessions.conductor.next_session(2.01) == (second, 0.0)
+    sessions.conductor._touched.clear()
+    second.simulation.network.params.g_A = 0.5  # a slider
+    assert sessions.conductor.next_session(2.01) == (second, 0.0)
+    first.running = second.running = False
 
 
 def test_panel_serve_app_answers_200_at_slash_app(served_app):

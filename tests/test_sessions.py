@@ -6,7 +6,7 @@ client (``bokeh.client.pull_session``). The server is another process, so what h
 observed from outside: its CPU time in /proc (playing costs a large share of a core, a server
 without sessions next to nothing), and its debug log, where bokeh names each session it discards
 and reports any session-destroyed hook that failed (the App's ``_session_destroyed``, which stops
-the periodic callback and drops the simulation, is one).
+leaves the play loop and drops the simulation, is one).
 """
 
 import asyncio
@@ -67,7 +67,7 @@ def short_lived_server(tmp_path_factory):
 def _open(url, loop):
     session = pull_session(url=url, io_loop=loop)
     doc = session.document
-    # what BokehJS sends once the page has rendered: Panel runs a session's periodic callbacks
+    # what BokehJS sends once the page has rendered: Panel runs a session's onload callbacks
     # only after it
     doc.callbacks.trigger_on_change(MessageSentEvent(doc, "bokeh_event", DocumentReady()))
     return session
