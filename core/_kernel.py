@@ -44,6 +44,7 @@ from types import SimpleNamespace
 import numpy as np
 from numba import njit
 
+from . import noise as _noise
 from .equations import basal_attenuation, interneuron_attenuation
 
 SOFT_RECTIFIER, LOGISTIC = 0, 1
@@ -145,6 +146,43 @@ def _logistic(u):
     never overflows."""
     t = _exp_nonpositive(-u if u > 0.0 else u)
     return (1.0 if u > 0.0 else t) / (1.0 + t)
+
+
+# ------------------------------------------------------------------------------------------------
+# Noise: core.noise's transform of the generator's raw words, in the same order of operations
+# ------------------------------------------------------------------------------------------------
+_N0, _N1, _N2, _N3, _N4, _N5 = _noise.CENTRAL_NUMERATOR
+_M0, _M1, _M2, _M3, _M4 = _noise.CENTRAL_DENOMINATOR
+_T0, _T1, _T2, _T3, _T4, _T5 = _noise.TAIL_NUMERATOR
+_U0, _U1, _U2, _U3 = _noise.TAIL_DENOMINATOR
+_TAIL_BELOW = _noise.TAIL_BELOW
+_QUARTER_ULP = 2.0 ** -54
+
+
+@njit(**_NUMERIC)
+def _normals_from_bits(bits, out, probability):
+    """``out[i]`` = :func:`core.noise.standard_normals` of ``bits[i]`` (``probability``: scratch
+    of the same length). The central formula runs for every word in a loop without branches,
+    which the compiler vectorises; the few words in the tail (p < 0.02425) are redone after."""
+    for i in range(bits.shape[0]):
+        z = bits[i]
+        # (k + 1/2) 2^-53 with k = z >> 12, exactly: 1 + k 2^-52 from its bits (no conversion
+        # from integers, which AVX2 lacks for 64 bits), then (d - 1) / 2 + 2^-54
+        d = np.uint64((z >> np.uint64(12)) | np.uint64(_ONE_BITS)).view(np.float64)
+        p = (d - 1.0) * 0.5 + _QUARTER_ULP
+        q = p - 0.5
+        r = q * q
+        x = (((((((_N0 * r + _N1) * r + _N2) * r + _N3) * r + _N4) * r + _N5) * q)
+             / (((((_M0 * r + _M1) * r + _M2) * r + _M3) * r + _M4) * r + 1.0))
+        out[i] = -x if z & np.uint64(1) else x
+        probability[i] = p
+    for i in range(bits.shape[0]):
+        p = probability[i]
+        if p < _TAIL_BELOW:
+            t = math.sqrt(-2.0 * math.log(p))
+            x = ((((((_T0 * t + _T1) * t + _T2) * t + _T3) * t + _T4) * t + _T5)
+                 / ((((_U0 * t + _U1) * t + _U2) * t + _U3) * t + 1.0))
+            out[i] = -x if bits[i] & np.uint64(1) else x
 
 
 # ------------------------------------------------------------------------------------------------
@@ -441,6 +479,8 @@ def _simulate(n_steps, N, B, size, width, offset, noise_at, m_kind, m_post, m_pr
     error = np.zeros(total)     # postsynaptic factors of Eqs. 7 and 8
     scratch = np.zeros(total)   # postsynaptic factors of Eqs. 9 and 10
     xi = np.zeros(total)        # one step's noise in this layout
+    normals = np.zeros(noise.shape[1])  # ... in the order of the draws
+    probability = np.zeros(noise.shape[1])
     mask = np.zeros(total, np.bool_)
     attenuation = np.zeros(total)
     ones = np.ones(total)
@@ -538,11 +578,12 @@ def _simulate(n_steps, N, B, size, width, offset, noise_at, m_kind, m_post, m_pr
             for e in range(taught.shape[0]):
                 taught[e] = teacher[e]
         if has_noise:
+            _normals_from_bits(noise[step], normals, probability)
             for p in range(1, n_pop):
                 for s in range(B):
                     at = offset[p] + s * width[p]
                     source = noise_at[p] + s * size[p]
-                    draws = noise[step, source:source + size[p]]
+                    draws = normals[source:source + size[p]]
                     padded = xi[at:at + size[p]]
                     for i in range(draws.shape[0]):
                         padded[i] = draws[i]
@@ -659,8 +700,9 @@ def advance_compiled(net, ctx, n_steps, noise, learn_from):
     ctx : SimpleNamespace
         From :func:`core.dynamics.context`.
     n_steps : int
-    noise : ndarray, shape (n_steps, noise_size(net)), or None
-        Standard normal numbers, consumed in the order documented in :mod:`core.dynamics`.
+    noise : ndarray of uint64, shape (n_steps, noise_size(net)), or None
+        The generator's raw words, one per normal number (:mod:`core.noise`), consumed in the
+        order documented in :mod:`core.dynamics`.
     learn_from : int
         Plasticity acts from this step of the block on: 0 for every step, ``n_steps`` or more
         for none (a learning lag that ends within the block).
@@ -711,7 +753,7 @@ def advance_compiled(net, ctx, n_steps, noise, learn_from):
     if noise is None:
         noise, has_noise = _NO_NOISE, False
     else:
-        noise, has_noise = np.require(noise, np.float64, ["C", "W"]), True
+        noise, has_noise = np.require(noise, np.uint64, ["C", "W"]), True
         expected = (n_steps, B * int(layout.size[1:].sum()))
         if noise.ndim != 2 or noise.shape[0] < expected[0] or noise.shape[1] != expected[1]:
             # The kernel reads without bounds checks: a short array must not get that far.
@@ -753,4 +795,4 @@ def advance_compiled(net, ctx, n_steps, noise, learn_from):
     s.time, s.pattern_time = time, pattern_time
 
 
-_NO_NOISE = np.zeros((0, 0))
+_NO_NOISE = np.zeros((0, 0), dtype=np.uint64)

@@ -14,13 +14,14 @@ One step of length :math:`\Delta t` (all right-hand sides read the state at time
 5. inputs and targets move towards the current pattern through the :math:`\tau_0` low-pass.
 
 Noise is drawn from the network's own generator in blocks, in a fixed order (pyramids of layers
-1..N, then interneurons of layers 1..N-1, each batch-major), so both back ends -- the readable
-NumPy reference below and the compiled kernel in :mod:`core._kernel` -- consume the same numbers
-and give the same trajectory.
+1..N, then interneurons of layers 1..N-1, each batch-major), one raw 64-bit word per normal number
+(:mod:`core.noise`), so both back ends -- the readable NumPy reference below and the compiled
+kernel in :mod:`core._kernel` -- consume the same numbers and give the same trajectory.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -32,6 +33,7 @@ from .compartments import compartments, mean_squared_apical
 from .equations import (euler_stability_bound, interneuron_soma_derivative, low_pass_step,
                         output_soma_derivative, pyramidal_soma_derivative, teaching_current)
 from .errors import DivergenceError
+from .noise import standard_normals
 from .plasticity import filter_and_consolidate, induction_terms, learning_rates
 from .transfer import transfer_function
 
@@ -106,31 +108,55 @@ def _sample(net, comp, name):
     return getattr(comp, match.group(1))[int(match.group(2))].copy()
 
 
-def context(net):
-    """Everything a back end needs that does not change during a run: scalar parameters, the rate
-    function and the per-layer learning rates, validated.
+def model_context(net):
+    """What does not change while the parameters do not: their values as plain attributes
+    (``p``), the rate function (``phi``) and the per-layer learning rates (``rates``).
 
-    Reused while the parameters are unchanged (their ``revision``): building it reads every
-    parameter, which costs more than a short block of steps (the dashboard runs many).
+    Reused while the parameters are unchanged (their ``revision``): reading a parameter through
+    param costs ~5 us, and building this reads every one, which costs more than a short block of
+    steps (the dashboard runs many) or ~6 % of a steady-state mini-batch.
     """
     params = net.params
     key = (params, params.revision, net.n_layers)
     cached = getattr(net, "_context", None)
     if cached is not None and cached[0] == key:
         return cached[1]
-    validation.time_step(params)
-    ctx = SimpleNamespace(p=SimpleNamespace(**params.values()), phi=transfer_function(params),
-                          rates=learning_rates(params, net.n_layers))
+    ctx = _ModelContext(params, net.n_layers)
     net._context = (key, ctx)
+    return ctx
+
+
+class _ModelContext:
+    def __init__(self, params, n_layers):
+        self.p = SimpleNamespace(**params.values())
+        self.phi = transfer_function(params)
+        self._rates_of = (params, n_layers)
+
+    @functools.cached_property
+    def rates(self):
+        # on first use: a settled state needs no learning rates, and a rate list that does not
+        # fit the network only matters (and raises) when something learns
+        return learning_rates(*self._rates_of)
+
+
+def context(net):
+    """:func:`model_context`, with ``dt`` checked against the Euler stability bound (what the
+    time-stepping back ends need)."""
+    ctx = model_context(net)
+    validation.time_step(ctx.p)
     return ctx
 
 
 def _advance_numpy(net, ctx, n_steps, noise, learn_from):
     """The readable reference: ``n_steps`` Euler-Maruyama steps calling :mod:`core.equations`;
-    plasticity acts from step ``learn_from`` of the block on (``n_steps`` or more: not at all)."""
+    plasticity acts from step ``learn_from`` of the block on (``n_steps`` or more: not at all).
+    ``noise``: the generator's raw words, ``(n_steps, noise_size(net))`` (see
+    :mod:`core.noise`), or ``None``."""
     p, phi, w, s = ctx.p, ctx.phi.phi, net.weights, net.state
     N = net.n_layers
     sqrt_dt_sigma = p.sigma * np.sqrt(p.dt)
+    if noise is not None:
+        noise = standard_normals(noise)
     for step in range(n_steps):
         comp = compartments(w, s.u_P, s.u_I, s.r_input, phi)
         drift = {k: pyramidal_soma_derivative(s.u_P[k], comp.v_B[k], comp.v_A[k], p.g_lk, p.g_B,
@@ -265,7 +291,9 @@ def run(net, n_steps, *, record=(), record_every=1, learning=True, backend="auto
             block = min(block, record_every - net.state.steps % record_every)
         # the end of a learning lag falls inside the block: no need to cut the block there
         learn_from = _steps_until_learning(net, ctx) if learning else block
-        noise = net.rng.standard_normal((block, noise_size(net))) if ctx.p.sigma > 0 else None
+        # the generator's raw words; each back end turns every word into one normal number
+        noise = net.rng.bit_generator.random_raw((block, noise_size(net))) \
+            if ctx.p.sigma > 0 else None
         before = (net.weights.copy(), net.state.copy())
         first = net.state.steps
         with np.errstate(over="ignore", invalid="ignore"):  # reported by _check_finite

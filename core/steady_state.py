@@ -21,10 +21,9 @@ from .compartments import Compartments, compartments
 from .equations import (apical_potential, basal_potential, interneuron_dendritic_potential,
                         interneuron_soma_steady_state, output_soma_steady_state,
                         pyramidal_soma_steady_state, top_down_potential)
-from .dynamics import RUNAWAY
+from .dynamics import RUNAWAY, model_context
 from .errors import ConvergenceError, DivergenceError
-from .plasticity import apply_changes, induction_terms, learning_rates, steady_state_scale
-from .transfer import transfer_function
+from .plasticity import apply_changes, induction_terms, steady_state_scale
 
 METHODS = ("two_pass", "fixed_point")
 
@@ -45,12 +44,12 @@ def bottom_up_pass(net, input_rates):
         the output).
     """
     inputs, _ = _inputs(net, input_rates, None)
-    return _bottom_up(net, inputs, transfer_function(net.params).phi)[0]
+    return _bottom_up(net, inputs, model_context(net))[0]
 
 
-def _bottom_up(net, inputs, phi):
+def _bottom_up(net, inputs, ctx):
     """Bottom-up potentials, basal potentials and rates (``r[0]`` is the input)."""
-    p, w = net.params, net.weights
+    p, w, phi = ctx.p, net.weights, ctx.phi.phi
     u_P, v_B, r = {}, {}, {0: inputs}
     for k in range(1, net.n_layers + 1):
         v_B[k] = basal_potential(w.W_up[k], r[k - 1], w.b_up.get(k))
@@ -62,8 +61,7 @@ def _bottom_up(net, inputs, phi):
 
 def predict(net, input_rates):
     """Output rates :math:`\\varphi(u^P_N)` of the bottom-up pass (the network's answer)."""
-    phi = transfer_function(net.params).phi
-    return phi(bottom_up_pass(net, input_rates)[net.n_layers])
+    return model_context(net).phi.phi(bottom_up_pass(net, input_rates)[net.n_layers])
 
 
 def two_pass(net, input_rates, target_potential=None):
@@ -86,9 +84,9 @@ def two_pass(net, input_rates, target_potential=None):
         weights learn, ``learn_PP_down``; empty otherwise).
     """
     inputs, target = _inputs(net, input_rates, target_potential)
-    p, w, N = net.params, net.weights, net.n_layers
-    phi = transfer_function(p).phi
-    u_up, v_B, r_up = _bottom_up(net, inputs, phi)
+    ctx = model_context(net)
+    p, w, N, phi = ctx.p, net.weights, net.n_layers, ctx.phi.phi
+    u_up, v_B, r_up = _bottom_up(net, inputs, ctx)
     v_I = {k: interneuron_dendritic_potential(w.W_IP[k], r_up[k], w.b_IP.get(k))
            for k in net.hidden_layers}
     u_P = dict(u_up)
@@ -140,8 +138,8 @@ def fixed_point(net, input_rates, target_potential=None, *, tol=1e-12, max_iter=
             or max_iter < 1:
         raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
     inputs, target = _inputs(net, input_rates, target_potential)
-    p, N = net.params, net.n_layers
-    phi = transfer_function(p).phi
+    ctx = model_context(net)
+    p, N, phi = ctx.p, net.n_layers, ctx.phi.phi
     start = two_pass(net, inputs, target)
     u_P, u_I = start.u_P, start.u_I
     change = np.inf
@@ -214,12 +212,12 @@ def train_batch(net, input_rates, target_potential=None, *, method="two_pass", *
     comp = (two_pass(net, input_rates, target_potential) if method == "two_pass"
             else fixed_point(net, input_rates, target_potential, **solver_options))
     _check_settled(net, comp)
-    p = net.params
-    rates_table = learning_rates(p, net.n_layers)
+    ctx = model_context(net)
+    p, rates_table = ctx.p, ctx.rates
     # the changes are weight-sized: reuse the last call's arrays instead of reallocating, and let
     # the induction terms come out already multiplied by eta (T - t_lag)
     duration = max(p.presentation_time - p.learning_lag, 0.0)
-    changes = induction_terms(net.weights, comp, p, transfer_function(p).phi, rates_table,
+    changes = induction_terms(net.weights, comp, p, ctx.phi.phi, rates_table,
                               out=net._induction_buffers,
                               scale=steady_state_scale(rates_table, duration))
     apply_changes(net.weights, changes)

@@ -149,9 +149,14 @@ def test_results_land_in_the_networks_own_arrays():
 
 
 def test_noise_is_consumed_in_the_documented_order():
-    """A noise array with a single non-zero entry kicks exactly the documented soma."""
+    """Words that all give ~0 but one kick exactly the documented soma."""
     from core._kernel import advance_compiled
     from core.dynamics import context
+    from core.noise import standard_normals
+
+    quiet_word = np.uint64(2**52 - 1) << np.uint64(12)  # p = 1/2 - 2**-54: x = -1.4e-16
+    kick_word = np.uint64(2**50) << np.uint64(12)       # p ~ 1/8: x = -1.15
+    quiet_x, kick_x = standard_normals(np.array([quiet_word, kick_word]))
 
     sizes = [3, 4, 2]
     net = _network(sizes, dict(sigma=0.5), batch=2, nudging=False)
@@ -164,15 +169,15 @@ def test_noise_is_consumed_in_the_documented_order():
             for neuron in range(block.shape[1]):
                 quiet = _network(sizes, dict(sigma=0.5), batch=2, nudging=False)
                 kicked = _network(sizes, dict(sigma=0.5), batch=2, nudging=False)
-                noise = np.zeros((1, noise_size(net)))
+                noise = np.full((1, noise_size(net)), quiet_word)
                 advance_compiled(quiet, ctx, 1, noise, 1)  # learn_from 1: no plasticity
-                noise[0, position] = 1.0
+                noise[0, position] = kick_word
                 advance_compiled(kicked, ctx, 1, noise, 1)
                 for other, j in layout:
                     difference = getattr(kicked.state, other)[j] - getattr(quiet.state, other)[j]
                     expected = np.zeros_like(difference)
                     if (other, j) == (name, k):
-                        expected[sample, neuron] = 0.5 * np.sqrt(ctx.p.dt)
+                        expected[sample, neuron] = 0.5 * np.sqrt(ctx.p.dt) * (kick_x - quiet_x)
                     np.testing.assert_allclose(difference, expected, rtol=0, atol=1e-15)
                 position += 1
     assert position == noise_size(net)
