@@ -299,8 +299,8 @@ class App(pn.viewable.Viewer):
     def _session_destroyed(self, session_context):
         """The tab closed: stop the loop and let the simulation be garbage-collected. (Runs
         after bokeh has emptied this script's module: no module-level names here.)"""
-        self._conductor.pause(self)
         self.simulation = None
+        self._conductor.close(self)
 
     # ---- export ----------------------------------------------------------------------------
     def parameters_json(self):

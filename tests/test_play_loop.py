@@ -7,6 +7,7 @@ ticks real sessions: tests/test_sessions.py and tests/test_browser.py play them.
 
 import asyncio
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -138,3 +139,27 @@ def test_without_an_event_loop_nothing_runs_in_the_background():
     assert sessions.count() >= 1
     conductor.pause(session)
     assert not conductor.is_playing(session)
+
+
+def test_closing_a_wave_of_sessions_releases_memory_once_after_the_last(monkeypatch):
+    calls = []
+    monkeypatch.setattr(sessions, "RELEASE_AFTER_S", 0.05)
+    monkeypatch.setattr(sessions, "release_memory", lambda: calls.append(time.monotonic()))
+    conductor = Conductor()
+    fakes = [FakeSession(name, []) for name in "abc"]
+
+    async def main():
+        for session in fakes:
+            conductor.play(session)
+        closed = []
+        for session in fakes:  # three tabs closing 20 ms apart
+            conductor.close(session)
+            closed.append(time.monotonic())
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.15)
+        return closed
+
+    closed = asyncio.run(main())
+    assert len(calls) == 1 and calls[0] - closed[-1] >= 0.05
+    assert not any(conductor.is_playing(session) for session in fakes)
+    sessions.release_memory()  # the real one runs here too (glibc's malloc_trim on Linux)
