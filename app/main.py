@@ -37,6 +37,9 @@ TICK_BUDGET_S = 0.075
 """Wall time the ticks of one period spend simulating, shared by all sessions of the server
 process that are playing (:mod:`sessions`); the rest of the period (streaming the new rows takes a
 few ms per session) keeps the server free to answer clicks."""
+MIN_TICK_BUDGET_S = 0.0075
+"""But a tick simulates at least this long: about what streaming its rows costs, so that a server
+crowded with playing sessions still spends half its time simulating (they update less often)."""
 SAMPLES_PER_TICK = 20
 STATUS_EVERY_S = 1.0
 MEASURE_EVERY_S = 0.5
@@ -253,7 +256,8 @@ class App(pn.viewable.Viewer):
         measure = now - self._measured >= MEASURE_EVERY_S
         if measure:
             self._measured = now
-        frame = self.simulation.advance_for(sessions.share(TICK_BUDGET_S), max_steps=max_steps,
+        budget = sessions.share(TICK_BUDGET_S, floor=MIN_TICK_BUDGET_S)
+        frame = self.simulation.advance_for(budget, max_steps=max_steps,
                                             samples=SAMPLES_PER_TICK, measure=measure)
         self._show_frame(frame)
 

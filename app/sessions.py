@@ -55,9 +55,9 @@ def count():
         return len(_playing)
 
 
-def share(budget):
-    """One playing session's part of a per-tick time ``budget`` (seconds)."""
-    return budget / max(1, count())
+def share(budget, floor=0.0):
+    """One playing session's part of a per-tick time ``budget`` (seconds), at least ``floor``."""
+    return max(budget / max(1, count()), floor)
 
 
 class Conductor:

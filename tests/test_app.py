@@ -237,6 +237,7 @@ def test_playing_sessions_share_one_time_budget():
     assert sessions.count() == baseline + 1
     second.running = True
     assert sessions.share(0.08) == pytest.approx(0.08 / (baseline + 2))
+    assert sessions.share(0.08, floor=0.05) == 0.05  # crowded: fewer, longer ticks
     second.running = False
     assert sessions.count() == baseline + 1
     first._session_destroyed(None)  # a closed tab stops counting too
