@@ -64,6 +64,7 @@ import asyncio
 import importlib
 import os
 import pkgutil
+import signal
 import socket
 import subprocess
 import sys
@@ -197,7 +198,14 @@ class Server:
                 if "Traceback" in line or "ERROR" in line or "Exception" in line]
 
     def stop(self):
+        # with --num-procs the workers outlive a terminated parent: stop the whole tree
+        workers = [pid for pid in self.pids() if pid != self.process.pid]
         self.process.terminate()
+        for pid in workers:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
         try:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
