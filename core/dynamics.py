@@ -275,11 +275,8 @@ def run(net, n_steps, *, record=(), record_every=1, learning=True, backend="auto
         Potentials or weights became non-finite or ran away; the network is left as it was
         before the failing block of steps.
     """
-    if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
-        raise ValueError(f"n_steps must be a non-negative integer, got {n_steps!r}")
-    if isinstance(record_every, bool) or not isinstance(record_every, (int, np.integer)) \
-            or record_every < 1:
-        raise ValueError(f"record_every must be a positive integer, got {record_every!r}")
+    validation.count("n_steps", n_steps)
+    validation.count("record_every", record_every, minimum=1)
     record = check_recordable(record, net.sizes)
     advance = _backend(backend)
     ctx = context(net)

@@ -319,8 +319,7 @@ class LiveSimulation:
         trace samples, and :meth:`measure` at the end unless ``measure`` is false (then
         :attr:`Frame.progress` is ``None``). Errors do not raise: they end the piece and are in
         :attr:`Frame.error`."""
-        if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
-            raise ValueError(f"n_steps must be a non-negative integer, got {n_steps!r}")
+        validation.count("n_steps", n_steps)
         record_every = max(MIN_RECORD_EVERY, n_steps // max(1, samples))
         per_pattern = self.steps_per_pattern()
         if per_pattern <= 2 * record_every:

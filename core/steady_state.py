@@ -134,9 +134,7 @@ def fixed_point(net, input_rates, target_potential=None, *, tol=1e-12, max_iter=
         raise ValueError(f"damping must be a number in [0, 1), got {damping!r}")
     if not _is_real(tol) or not tol > 0:
         raise ValueError(f"tol must be a number > 0, got {tol!r}")
-    if isinstance(max_iter, (bool, np.bool_)) or not isinstance(max_iter, (int, np.integer)) \
-            or max_iter < 1:
-        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+    validation.count("max_iter", max_iter, minimum=1)
     inputs, target = _inputs(net, input_rates, target_potential)
     ctx = model_context(net)
     p, N, phi = ctx.p, net.n_layers, ctx.phi.phi

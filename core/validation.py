@@ -102,6 +102,16 @@ def layer_sizes(sizes, name="layer_sizes"):
     return tuple(sizes)
 
 
+def count(name, value, minimum=0):
+    """Validate a count of steps, samples or iterations: an integer (not a bool, not a float)
+    of at least ``minimum`` (0 or 1)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
+            or value < minimum:
+        kind = "non-negative" if minimum == 0 else "positive"
+        raise ValueError(f"{name} must be a {kind} integer, got {value!r}")
+    return value
+
+
 def seed(value, name="seed"):
     """Validate a random seed: a non-negative integer (a whole-number float is accepted)."""
     number = _whole_number(value) if not isinstance(value, str) else None
