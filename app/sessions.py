@@ -36,23 +36,11 @@ RELEASE_AFTER_S = 2.0
 """Memory is handed back this long after the last of a wave of closed sessions."""
 
 _log = logging.getLogger(__name__)
-_playing = weakref.WeakSet()  # a session dropped without pausing cannot leak here
-_lock = threading.Lock()  # ticks may run in a thread pool (panel serve --num-threads)
-
-
-def playing(session, is_playing):
-    """Record whether ``session`` (any object, e.g. an App) is playing."""
-    with _lock:
-        if is_playing:
-            _playing.add(session)
-        else:
-            _playing.discard(session)
 
 
 def count():
     """How many sessions of this process are playing."""
-    with _lock:
-        return len(_playing)
+    return conductor.count()
 
 
 def share(budget, floor=0.0):
@@ -70,20 +58,27 @@ class Conductor:
 
     def __init__(self, period=PERIOD_S):
         self.period = period
-        self._last = weakref.WeakKeyDictionary()  # session -> time of its last tick
+        # the playing sessions -> time of their last tick (weak: a session dropped without
+        # pausing cannot leak here)
+        self._last = weakref.WeakKeyDictionary()
         self._touched = weakref.WeakSet()
+        self._lock = threading.Lock()  # play/pause may come from Panel's thread pool
         self._task = None
         self._wake = None
 
     def play(self, session):
-        playing(session, True)
-        self._last.setdefault(session, 0.0)
+        with self._lock:
+            self._last.setdefault(session, 0.0)
         self._start()
 
     def pause(self, session):
-        playing(session, False)
-        self._last.pop(session, None)
-        self._touched.discard(session)
+        with self._lock:
+            self._last.pop(session, None)
+            self._touched.discard(session)
+
+    def count(self):
+        """How many sessions play."""
+        return len(self._last)
 
     def close(self, session):
         """``session``'s tab closed: drop it, and soon give the memory of closed sessions back."""
@@ -92,8 +87,9 @@ class Conductor:
 
     def touch(self, session):
         """``session`` changed: tick it before the others (if it plays)."""
-        if session in self._last:
-            self._touched.add(session)
+        with self._lock:
+            if session in self._last:
+                self._touched.add(session)
             if self._wake is not None:
                 self._wake.set()
 
@@ -102,10 +98,11 @@ class Conductor:
 
     def next_session(self, now):
         """The session to tick now and ``0``, or ``None`` and how long to wait for one."""
-        sessions = list(self._last.items())
+        with self._lock:
+            sessions = list(self._last.items())
+            touched = [s for s, _ in sessions if s in self._touched]
         if not sessions:
             return None, None
-        touched = [s for s, _ in sessions if s in self._touched]
         if touched:
             return touched[0], 0.0
         session, last = min(sessions, key=lambda item: item[1])
@@ -134,8 +131,10 @@ class Conductor:
                 except asyncio.TimeoutError:
                     pass
                 continue
-            self._touched.discard(session)
-            self._last[session] = time.monotonic()
+            with self._lock:
+                self._touched.discard(session)
+                if session in self._last:  # not paused in the meantime (from another thread)
+                    self._last[session] = time.monotonic()
             await self._tick(session)
 
     async def _tick(self, session):
