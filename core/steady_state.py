@@ -44,12 +44,13 @@ def bottom_up_pass(net, input_rates):
         the output).
     """
     inputs, _ = _inputs(net, input_rates, None)
-    return _bottom_up(net, inputs, model_context(net))[0]
+    ctx = model_context(net)
+    return _bottom_up(net, inputs, ctx, ctx.phi.phi)[0]
 
 
-def _bottom_up(net, inputs, ctx):
+def _bottom_up(net, inputs, ctx, phi):
     """Bottom-up potentials, basal potentials and rates (``r[0]`` is the input)."""
-    p, w, phi = ctx.p, net.weights, ctx.phi.phi
+    p, w = ctx.p, net.weights
     u_P, v_B, r = {}, {}, {0: inputs}
     for k in range(1, net.n_layers + 1):
         v_B[k] = basal_potential(w.W_up[k], r[k - 1], w.b_up.get(k))
@@ -85,8 +86,13 @@ def two_pass(net, input_rates, target_potential=None):
     """
     inputs, target = _inputs(net, input_rates, target_potential)
     ctx = model_context(net)
-    p, w, N, phi = ctx.p, net.weights, net.n_layers, ctx.phi.phi
-    u_up, v_B, r_up = _bottom_up(net, inputs, ctx)
+    return _two_pass(net, inputs, target, ctx, ctx.phi.phi)
+
+
+def _two_pass(net, inputs, target, ctx, phi):
+    """:func:`two_pass` on validated patterns, with the rate function ``phi``."""
+    p, w, N = ctx.p, net.weights, net.n_layers
+    u_up, v_B, r_up = _bottom_up(net, inputs, ctx, phi)
     v_I = {k: interneuron_dendritic_potential(w.W_IP[k], r_up[k], w.b_IP.get(k))
            for k in net.hidden_layers}
     u_P = dict(u_up)
@@ -130,15 +136,26 @@ def fixed_point(net, input_rates, target_potential=None, *, tol=1e-12, max_iter=
     ConvergenceError
         When ``max_iter`` iterations do not reach ``tol`` (the message gives the last change).
     """
+    options = _fixed_point_options(tol, max_iter, damping)
+    inputs, target = _inputs(net, input_rates, target_potential)
+    ctx = model_context(net)
+    return _fixed_point(net, inputs, target, ctx, ctx.phi.phi, *options)
+
+
+def _fixed_point_options(tol=1e-12, max_iter=10_000, damping=0.0):
+    """:func:`fixed_point`'s options, checked, in the order :func:`_fixed_point` takes them."""
     if not _is_real(damping) or not 0 <= damping < 1:
         raise ValueError(f"damping must be a number in [0, 1), got {damping!r}")
     if not _is_real(tol) or not tol > 0:
         raise ValueError(f"tol must be a number > 0, got {tol!r}")
     validation.count("max_iter", max_iter, minimum=1)
-    inputs, target = _inputs(net, input_rates, target_potential)
-    ctx = model_context(net)
-    p, N, phi = ctx.p, net.n_layers, ctx.phi.phi
-    start = two_pass(net, inputs, target)
+    return tol, max_iter, damping
+
+
+def _fixed_point(net, inputs, target, ctx, phi, tol, max_iter, damping):
+    """:func:`fixed_point` on validated patterns and options, with the rate function ``phi``."""
+    p, N = ctx.p, net.n_layers
+    start = _two_pass(net, inputs, target, ctx, phi)
     u_P, u_I = start.u_P, start.u_I
     change = np.inf
     for iteration in range(1, max_iter + 1):
@@ -164,6 +181,31 @@ def fixed_point(net, input_rates, target_potential=None, *, tol=1e-12, max_iter=
         "full dynamics (core.dynamics.run).")
 
 
+class _RecentRates:
+    """The rate function ``phi``, remembering its results for the last ``size`` arrays.
+
+    Within one mini-batch the solver and the plasticity rules both need the rates of the settled
+    somatic potentials, :math:`\varphi(u^P_k)` and :math:`\varphi(u^I_k)` (the top-down pass or
+    :func:`~core.compartments.compartments`, then Eqs. 7 and 8), and nothing modifies those arrays
+    in between; the second call returns the first's result, the same numbers. Arrays are
+    recognised by identity and kept alive while remembered, so a new array cannot take the id of
+    a remembered one.
+    """
+
+    def __init__(self, phi, size):
+        self.phi, self.size, self.recent = phi, size, []
+
+    def __call__(self, u):
+        for array, rate in self.recent:
+            if array is u:
+                return rate
+        rate = self.phi(u)
+        self.recent.append((u, rate))
+        if len(self.recent) > self.size:
+            del self.recent[0]
+        return rate
+
+
 def _is_real(value):
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
         value, (bool, np.bool_))
@@ -172,7 +214,7 @@ def _is_real(value):
 def _check_settled(net, comp):
     for label, potentials in (("u_P", comp.u_P), ("u_I", comp.u_I)):
         for k, u in potentials.items():
-            if not np.all(np.isfinite(u)) or np.max(np.abs(u)) > RUNAWAY:
+            if not np.max(np.abs(u)) <= RUNAWAY:  # NaN compares false: one pass for both
                 raise DivergenceError(
                     f"steady state ran away: {label} of layer {k} is non-finite or exceeds "
                     f"{RUNAWAY:g}, so no weight was changed. The weights have grown too large "
@@ -207,15 +249,18 @@ def train_batch(net, input_rates, target_potential=None, *, method="two_pass", *
     """
     if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    comp = (two_pass(net, input_rates, target_potential) if method == "two_pass"
-            else fixed_point(net, input_rates, target_potential, **solver_options))
-    _check_settled(net, comp)
+    options = _fixed_point_options(**solver_options) if method == "fixed_point" else ()
+    inputs, target = _inputs(net, input_rates, target_potential)
     ctx = model_context(net)
+    phi = _RecentRates(ctx.phi.phi, 8 * net.n_layers)
+    comp = (_two_pass(net, inputs, target, ctx, phi) if method == "two_pass"
+            else _fixed_point(net, inputs, target, ctx, phi, *options))
+    _check_settled(net, comp)
     p, rates_table = ctx.p, ctx.rates
     # the changes are weight-sized: reuse the last call's arrays instead of reallocating, and let
     # the induction terms come out already multiplied by eta (T - t_lag)
     duration = max(p.presentation_time - p.learning_lag, 0.0)
-    changes = induction_terms(net.weights, comp, p, ctx.phi.phi, rates_table,
+    changes = induction_terms(net.weights, comp, p, phi, rates_table,
                               out=net._induction_buffers,
                               scale=steady_state_scale(rates_table, duration))
     apply_changes(net.weights, changes)

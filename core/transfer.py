@@ -85,8 +85,14 @@ def logistic(u):
     unlike :math:`\tfrac12(1 + \tanh(u/2))` it keeps full relative precision for very negative
     :math:`u`.
     """
+    # one array, updated in place: the same operations as 1 / (1 + exp(-u)) without three
+    # temporaries (the steady-state solvers call this on every layer of every mini-batch)
+    rate = np.array(u, dtype=float)
+    np.negative(rate, out=rate)
     with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-np.asarray(u, dtype=float)))
+        np.exp(rate, out=rate)
+    rate += 1.0
+    return np.divide(1.0, rate, out=rate)[()]  # [()]: a scalar for a scalar, like NumPy
 
 
 def logistic_derivative(u):
