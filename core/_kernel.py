@@ -59,6 +59,11 @@ handle 8 doubles per iteration (two AVX2 registers), so padded rows never reach 
 scalar remainder."""
 
 _NUMERIC = dict(cache=True, error_model="numpy", fastmath=False)
+_UNCOUNTED = dict(_NUMERIC, _nrt=False)
+"""Options of the functions that run inside the step loop: without numba's runtime (NRT), which
+would count references to every array view (a slice, a row) with an atomic increment and
+decrement, ~180 per step of the Fig. 2 network. These functions allocate nothing; the arrays
+they work on are allocated by :func:`_simulate`, which keeps them alive for the whole call."""
 
 _EXP_SHIFT = 6755399441055744.0  # 1.5 * 2**52: adding it rounds to an integer in the low bits
 _INV_LN2 = 1.4426950408889634
@@ -87,7 +92,7 @@ _A0, _A1, _A2, _A3, _A4, _A5, _A6 = (float.fromhex(c) for c in (
 # cost ~20 ns per soft rectifier. These branch-free versions vectorise and stay within 2 ulp.
 # ------------------------------------------------------------------------------------------------
 
-@njit(**_NUMERIC)
+@njit(**_UNCOUNTED)
 def _exp_nonpositive(z):
     r"""``exp(z)`` for ``z <= 0`` within 2 ulp (0 below -708, where exp < 3.3e-308; NaN stays NaN).
 
@@ -110,7 +115,7 @@ def _exp_nonpositive(z):
     return 0.0 if tiny else (1.0 + (r + r2 * poly)) * scale
 
 
-@njit(**_NUMERIC)
+@njit(**_UNCOUNTED)
 def _log1p_unit(t):
     r"""``log1p(t)`` for ``0 <= t <= 1``, within 2 ulp.
 
@@ -128,7 +133,7 @@ def _log1p_unit(t):
     return result + _LN2 if high else result
 
 
-@njit(**_NUMERIC)
+@njit(**_UNCOUNTED)
 def _soft_rectifier(u, gamma, beta, theta):
     r""":func:`core.transfer.soft_rectifier`, :math:`\gamma\,\mathrm{logaddexp}(0, x)` with
     :math:`x = \beta(u-\theta)`, as :math:`\max(x, 0) + \log(1 + e^{-|x|})` like NumPy."""
@@ -140,7 +145,7 @@ def _soft_rectifier(u, gamma, beta, theta):
     return gamma * (positive + _log1p_unit(_exp_nonpositive(negative)))
 
 
-@njit(**_NUMERIC)
+@njit(**_UNCOUNTED)
 def _logistic(u):
     r""":func:`core.transfer.logistic`, as :math:`1/(1+e^{-u})` with :math:`e^{-|u|}` so that it
     never overflows."""
@@ -159,7 +164,7 @@ _TAIL_BELOW = _noise.TAIL_BELOW
 _QUARTER_ULP = 2.0 ** -54
 
 
-@njit(**_NUMERIC)
+@njit(**_UNCOUNTED)
 def _normals_from_bits(bits, out, probability):
     """``out[i]`` = :func:`core.noise.standard_normals` of ``bits[i]`` (``probability``: scratch
     of the same length). The central formula runs for every word in a loop without branches,
@@ -192,7 +197,7 @@ def _normals_from_bits(bits, out, probability):
 # mask is applied (a conditional call would become a branch around the whole computation).
 # ------------------------------------------------------------------------------------------------
 
-@njit(**_NUMERIC)
+@njit(**_UNCOUNTED)
 def _rates(u, mask, out, kind, gamma, beta, theta):
     """``out = phi(u)`` where ``mask``, else 0."""
     if kind == SOFT_RECTIFIER:
@@ -205,7 +210,7 @@ def _rates(u, mask, out, kind, gamma, beta, theta):
             out[e] = y if mask[e] else 0.0
 
 
-@njit(**_NUMERIC)
+@njit(**_UNCOUNTED)
 def _prediction_errors(rate, potential, attenuation, mask, out, kind, gamma, beta, theta):
     r"""``out = rate - phi(attenuation * potential)`` where ``mask``, else 0: the postsynaptic
     factor of Eqs. 7, 8 and 10 (``attenuation`` per neuron, 1 for Eq. 10)."""
@@ -219,7 +224,7 @@ def _prediction_errors(rate, potential, attenuation, mask, out, kind, gamma, bet
             out[e] = error if mask[e] else 0.0
 
 
-@njit(**_NUMERIC)
+@njit(**_UNCOUNTED)
 def _somata(u, v, second, g_first, g_second, xi, noise_scale, mask, rate, dt, g_lk, kind, gamma,
             beta, theta):
     r"""Euler-Maruyama step of every soma, then its rate for the next step.
@@ -253,7 +258,7 @@ def _somata(u, v, second, g_first, g_second, xi, noise_scale, mask, rate, dt, g_
 # Matrices in the working layout
 # ------------------------------------------------------------------------------------------------
 
-@njit(**_NUMERIC)
+@njit(**_UNCOUNTED)
 def _forward_axpy(matrix, rows, length, pre, out):
     r"""``out[:length] = sum_j pre[j] * matrix[j]`` for a matrix stored with presynaptic rows: a
     dendritic potential, padding included.
@@ -312,7 +317,7 @@ def _forward_axpy(matrix, rows, length, pre, out):
             out[i] += w0[i] * r0
 
 
-@njit(**_NUMERIC)
+@njit(**_UNCOUNTED)
 def _forward_dot(matrix, rows, length, pre, out):
     r"""``out[i] = matrix[i] . pre[:length]`` for a matrix stored with postsynaptic rows (the
     padding of ``pre`` is zero).
@@ -398,7 +403,7 @@ def _forward_dot(matrix, rows, length, pre, out):
         out[i] = s0
 
 
-@njit(**_NUMERIC)
+@njit(**_UNCOUNTED)
 def _learn(weights, traces, rows, length, a, a_stride, b, b_stride, B, rate_dt, filtered, decay,
            induction):
     r"""Induction, :math:`\tau_w` low-pass and consolidation of one matrix in one pass over it.
@@ -438,7 +443,7 @@ def _learn(weights, traces, rows, length, a, a_stride, b, b_stride, B, rate_dt, 
                 weights[r, i] += rate_dt * y
 
 
-@njit(**_NUMERIC)
+@njit(**_UNCOUNTED)
 def _learn_bias(bias, trace, error, stride, n, B, rate_dt, filtered, decay):
     """As :func:`_learn` for a threshold: a weight from an input fixed at 1."""
     for i in range(n):
@@ -471,7 +476,6 @@ def _simulate(n_steps, N, B, size, width, offset, noise_at, m_kind, m_post, m_pr
     """
     n_pop = 2 * N
     total = offset[n_pop]
-    first = offset[1]  # where the somata start: population 0 is the input
     n_mat = m_kind.shape[0]
 
     v = np.zeros(total)         # basal v_B (pyramids) or dendritic v_I (interneurons)
@@ -508,7 +512,27 @@ def _simulate(n_steps, N, B, size, width, offset, noise_at, m_kind, m_post, m_pr
         for q in range(n_mat):
             plastic[q] = m_rate[q] != 0.0
             need_errors = need_errors or (plastic[q] and (m_kind[q] == UP or m_kind[q] == IP))
+
     induction = np.zeros(max(m_length.max(), 1))
+    return _steps(n_steps, N, B, size, width, offset, noise_at, m_kind, m_post, m_pre, m_pre_rows,
+                  m_rows, m_length, m_rate, pool_W, pool_T, bias, bias_T, has_bias, u, rate,
+                  second, input_pattern, target_pattern, noise, noise_scale, has_noise,
+                  learn_from, kind, gamma, beta, theta, dt, g_lk, filtered_w, decay_w, filtered_0,
+                  decay_0, time, pattern_time, v, v_TD, error, scratch, xi, normals, probability,
+                  mask, attenuation, ones, g_first, g_second, plastic, need_errors, induction)
+
+
+@njit(**_UNCOUNTED, nogil=True)
+def _steps(n_steps, N, B, size, width, offset, noise_at, m_kind, m_post, m_pre, m_pre_rows,
+           m_rows, m_length, m_rate, pool_W, pool_T, bias, bias_T, has_bias, u, rate, second,
+           input_pattern, target_pattern, noise, noise_scale, has_noise, learn_from, kind, gamma,
+           beta, theta, dt, g_lk, filtered_w, decay_w, filtered_0, decay_0, time, pattern_time, v,
+           v_TD, error, scratch, xi, normals, probability, mask, attenuation, ones, g_first,
+           g_second, plastic, need_errors, induction):
+    """The step loop of :func:`_simulate`, on buffers it allocated (see :data:`_UNCOUNTED`)."""
+    n_pop = 2 * N
+    first = offset[1]  # where the somata start: population 0 is the input
+    n_mat = m_kind.shape[0]
 
     _rates(u[first:], mask[first:], rate[first:], kind, gamma, beta, theta)
     for step in range(n_steps):
