@@ -182,7 +182,7 @@ def _fixed_point(net, inputs, target, ctx, phi, tol, max_iter, damping):
 
 
 class _RecentRates:
-    """The rate function ``phi``, remembering its results for the last ``size`` arrays.
+    r"""The rate function ``phi``, remembering its results for the last ``size`` arrays.
 
     Within one mini-batch the solver and the plasticity rules both need the rates of the settled
     somatic potentials, :math:`\varphi(u^P_k)` and :math:`\varphi(u^I_k)` (the top-down pass or

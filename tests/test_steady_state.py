@@ -80,3 +80,32 @@ def test_train_batch_changes_only_plastic_weights():
     np.testing.assert_array_equal(before.W_IP[1], net.weights.W_IP[1])
     np.testing.assert_array_equal(before.W_PI[1], net.weights.W_PI[1])
     np.testing.assert_array_equal(before.W_down[1], net.weights.W_down[1])
+
+
+@pytest.mark.parametrize("method", ["two_pass", "fixed_point"])
+@pytest.mark.parametrize("transfer", ["soft_rectifier", "logistic"])
+def test_train_batch_is_the_solver_then_the_plasticity_rules(method, transfer):
+    """train_batch reuses the rates the solver computed; the result must be bitwise what the
+    public steps give: settle, then induction_terms scaled by eta (T - t_lag), then add."""
+    from core.dynamics import model_context
+    from core.plasticity import apply_changes, induction_terms, steady_state_scale
+
+    params = ModelParameters(transfer=transfer, learn_PI=True, learn_PP_down=True,
+                             eta_PP_up=[0.002, 0.001, 0.0005], eta_IP=[0.002, 0.001],
+                             eta_PI=[0.001, 0.001], eta_PP_down=[0.001, 0.001])
+    sizes = (6, 5, 4, 3)
+    trained, by_hand = Network(sizes, params, seed=1), Network(sizes, params, seed=1)
+    x, target = _pattern(sizes)
+    batch = np.array([x, x / 2, x / 3])
+    steady_state.train_batch(trained, batch, target, method=method)
+
+    solve = steady_state.two_pass if method == "two_pass" else steady_state.fixed_point
+    comp = solve(by_hand, batch, target)
+    ctx = model_context(by_hand)
+    duration = params.presentation_time - params.learning_lag
+    apply_changes(by_hand.weights, induction_terms(
+        by_hand.weights, comp, params, ctx.phi.phi, ctx.rates,
+        scale=steady_state_scale(ctx.rates, duration)))
+    for (name, k, got), (_, _, expected) in zip(trained.weights.items(), by_hand.weights.items()):
+        np.testing.assert_array_equal(got, expected, err_msg=f"{name}[{k}]")
+    assert not np.array_equal(trained.weights.W_PI[1], Network(sizes, params, seed=1).weights.W_PI[1])
