@@ -356,5 +356,8 @@ class App(pn.viewable.Viewer):
             sidebar=self._sidebar(), main=self._main(), sidebar_width=360, busy_indicator=None)
 
 
-if pn.state.served:
+# what ``pn.state.served`` tests, without its ``inspect.stack()``, which caches every module on the
+# stack in ``inspect`` for the life of the process: one entry per session, for this session's
+# module (memory that outlives the session, see sessions.release_memory_soon)
+if __name__.startswith("bokeh_app_"):
     App().template().servable()

@@ -21,6 +21,7 @@ Measured in ``benchmarks/bench_load.py``; the sessions' lifecycle in ``tests/tes
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import ctypes
 import gc
 import logging
@@ -116,7 +117,10 @@ class Conductor:
             loop = asyncio.get_running_loop()  # the server's, or a notebook kernel's
         except RuntimeError:
             return  # no event loop (a script or a test): whoever holds the session ticks it
-        self._task = loop.create_task(self._run())
+        # in a context of its own: a task keeps the context it was created in (contextvars,
+        # among them Panel's current document) as long as the task object lives, which would keep
+        # the Bokeh document of the session that pressed Play first after its tab closed
+        self._task = loop.create_task(self._run(), context=contextvars.Context())
 
     async def _run(self):
         self._wake = asyncio.Event()
@@ -200,7 +204,27 @@ def release_memory_soon(delay=None):
 
 
 def _release_now():
+    forget_closed_templates()
     release_memory()  # looked up when it runs (tests replace it)
+
+
+def forget_closed_templates():
+    """Drop the ids of closed sessions' template roots from ``pn.state._fake_roots``.
+
+    Panel (1.9) adds the id of each template's root model to that process-wide list for every
+    session it renders, and never removes it (``BaseTemplate._server_destroy`` pops the id from
+    ``_refs``, which is never filled): one string per session, kept for the life of the process
+    (and each pins the heap it was allocated in). Panel reads the list only for ids that are in
+    ``pn.state._views``, which it empties when a session closes; ids no longer there are dropped.
+    Does nothing if a Panel version no longer has these attributes.
+    """
+    try:
+        from panel.io.state import state
+    except ImportError:
+        return
+    roots, views = getattr(state, "_fake_roots", None), getattr(state, "_views", None)
+    if isinstance(roots, list) and isinstance(views, dict):
+        roots[:] = [ref for ref in roots if ref in views]
 
 
 def release_memory():

@@ -163,3 +163,41 @@ def test_closing_a_wave_of_sessions_releases_memory_once_after_the_last(monkeypa
     assert len(calls) == 1 and calls[0] - closed[-1] >= 0.05
     assert not any(conductor.is_playing(session) for session in fakes)
     sessions.release_memory()  # the real one runs here too (glibc's malloc_trim on Linux)
+
+
+def test_the_loop_does_not_keep_the_context_of_the_session_that_started_it():
+    """A task keeps the contextvars of its creation (Panel's current document among them) while
+    it lives; the conductor's must not keep the first player's closed session alive."""
+    import contextvars
+
+    marker = contextvars.ContextVar("marker", default=None)
+    seen = []
+
+    class Probe(FakeSession):
+        def tick(self):
+            seen.append(marker.get())
+            super().tick()
+
+    conductor = Conductor(period=0.01)
+
+    async def main():
+        marker.set("the session that pressed Play")
+        probe = Probe("a", [])
+        conductor.play(probe)
+        await asyncio.sleep(0.05)
+        conductor.pause(probe)
+        await asyncio.sleep(0.02)
+
+    asyncio.run(main())
+    assert seen and set(seen) == {None}
+
+
+def test_closed_sessions_template_roots_are_forgotten(monkeypatch):
+    """Panel adds each template session's root id to ``state._fake_roots`` and never removes it;
+    the memory release after a wave of closed tabs drops those whose session is gone."""
+    from panel.io.state import state
+
+    monkeypatch.setattr(state, "_fake_roots", ["p-live", "p-closed-1", "p-closed-2"])
+    monkeypatch.setattr(state, "_views", {"p-live": object()})
+    sessions.forget_closed_templates()
+    assert state._fake_roots == ["p-live"]
