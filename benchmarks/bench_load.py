@@ -27,7 +27,9 @@ worker processes):
 
 * CPU: server CPU time during the measured window / wall time, in % of one core.
 * RSS: resident memory of the server processes (MB) before the sessions open, at the end of the
-  window, and after the closed sessions were destroyed (idle: below 5 % of a core for 3 s, or 60 s).
+  window, after the closed sessions were destroyed (idle: below 5 % of a core for 3 s, or 60 s),
+  and one minute after closing them. ``--server-env PYTHONMALLOC=malloc`` (and the like) runs the
+  server alone under another allocator, to compare what each gives back.
 * speed: per session, simulated ms per wall second = how far the last time value of its "traces"
   source advanced during the window / window length (median, min, max over sessions), and plot
   updates per second (traces streams received); ``gap``: the longest wait between two traces
@@ -152,10 +154,25 @@ def rss_mb(pids):
     return total / 2**20
 
 
+def parse_env(assignments):
+    """``["NAME=VALUE", ...]`` as a dict, refusing anything without a name and an ``=``."""
+    env = {}
+    for assignment in assignments:
+        name, sep, value = assignment.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"--server-env takes NAME=VALUE, got {assignment!r}")
+        env[name] = value
+    return env
+
+
+MINUTE_S = 60.0
+"""RSS is read again this long after the sessions were closed."""
+
+
 class Server:
     """``panel serve app/`` on a free port of 127.0.0.1, its log in a temporary file."""
 
-    def __init__(self, num_procs=1, check_ms=1000, lifetime_ms=1000):
+    def __init__(self, num_procs=1, check_ms=1000, lifetime_ms=1000, extra_env=()):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/app"
         self.log = tempfile.NamedTemporaryFile("w+", prefix="bench_load_", suffix=".log")
@@ -166,6 +183,7 @@ class Server:
         if num_procs > 1:
             command += ["--num-procs", str(num_procs)]
         env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+        env.update(extra_env)
         self.process = subprocess.Popen(command, cwd=ROOT, stdout=self.log,
                                         stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + 90
@@ -455,13 +473,18 @@ def run_n(server, loop, n, args):
         await asyncio.sleep(2.0)
         rss_after = server.rss()
         after_s = time.perf_counter() - closed_at
-        return start, end, cpu, rss, client_cpu, idle_after, rss_after, after_s
+        # the issue's criterion: memory near baseline within a minute of closing
+        await asyncio.sleep(max(0.0, MINUTE_S - (time.perf_counter() - closed_at)))
+        rss_minute = server.rss()
+        return start, end, cpu, rss, client_cpu, idle_after, rss_after, after_s, rss_minute
 
-    start, end, cpu, rss, client_cpu, idle_after, rss_after, after_s = loop.run_sync(measure)
+    start, end, cpu, rss, client_cpu, idle_after, rss_after, after_s, rss_minute = \
+        loop.run_sync(measure)
     summary = summarize(clients, start, end, args.scenario)
     errors = [f"session {c.index}: {e}" for c in clients for e in c.errors]
     return dict(n=n, open_s=open_s, cpu=cpu, rss_before=rss_before, rss=rss,
                 rss_after=rss_after, idle_after=idle_after, after_s=after_s,
+                rss_minute=rss_minute,
                 client_cpu=client_cpu, errors=errors, **summary)
 
 
@@ -475,7 +498,7 @@ def report(result, num_procs):
     idle = "never" if r["idle_after"] is None else f"{r['idle_after']:.1f} s"
     print(f"server RSS {r['rss_before']:.0f} MB before, {r['rss']:.0f} MB with the sessions, "
           f"{r['rss_after']:.0f} MB {r['after_s']:.0f} s after closing them "
-          f"(idle after {idle})")
+          f"(idle after {idle}), {r['rss_minute']:.0f} MB {MINUTE_S:.0f} s after closing")
     print(f"simulated ms per wall s per session: median {np.median(s):.0f}, min {s.min():.0f}, "
           f"max {s.max():.0f} (sum {s.sum():.0f}); plot updates/s per session: median "
           f"{np.median(r['rates']):.1f}, min {r['rates'].min():.1f}; longest gap between "
@@ -494,11 +517,14 @@ def main():
     parser.add_argument("--num-procs", type=int, default=1)
     parser.add_argument("--scenario", default="fig1", help="the app's default scenario")
     parser.add_argument("--log", type=Path, help="copy the server's log to this file")
+    parser.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="set an environment variable for the server only (repeatable), "
+                             "e.g. PYTHONMALLOC=malloc to compare allocators")
     args = parser.parse_args()
     if args.scenario != "fig1":
         parser.error("the clients keep the page's default scenario, fig1")
 
-    server = Server(num_procs=args.num_procs)
+    server = Server(num_procs=args.num_procs, extra_env=parse_env(args.server_env))
     print(f"panel serve app/ --num-procs {args.num_procs} at {server.url}, pids {server.pids()}")
     loop = IOLoop()
     try:
