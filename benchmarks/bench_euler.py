@@ -7,11 +7,17 @@ Prints steps/s of ``core.dynamics.run`` for each, their ratio, and where the num
 goes (target: >= 250,000 steps/s on one core).
 
     python benchmarks/bench_euler.py [--seconds 1.0] [--repeats 5] [--calls 500]
+    python benchmarks/bench_euler.py --against ../old-checkout   # this core vs another, in turns
 """
 
 import argparse
+import importlib
 import os
+import shutil
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 # One BLAS thread: the NumPy reference's matrix products get one core, like the kernel.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -28,8 +34,14 @@ SIZES = (30, 50, 10)
 BLOCK = 2000  # steps per kernel call, as core.dynamics.MAX_BLOCK
 
 
-def fig2_network():
-    net = Network(SIZES, ModelParameters(sigma=0.3), seed=0)
+def fig2_network(package=None):
+    """The benchmark's network, built by this checkout's core or by ``package`` (a dict of the
+    modules ``network`` and ``parameters`` of another)."""
+    if package is not None:
+        net = package["network"].Network(SIZES, package["parameters"].ModelParameters(sigma=0.3),
+                                         seed=0)
+    else:
+        net = Network(SIZES, ModelParameters(sigma=0.3), seed=0)
     rng = np.random.default_rng(0)
     net.present(rng.uniform(0.0, 1.0, SIZES[0]), rng.uniform(-1.0, 1.0, SIZES[-1]))
     net.nudging = True
@@ -71,7 +83,13 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--calls", type=int, default=500,
                         help="timed calls of run() with numba (4000 steps each)")
+    parser.add_argument("--against", type=Path, metavar="CHECKOUT",
+                        help="also time the core package of another checkout of this repository "
+                             "(e.g. a git worktree of an older commit), the two taking turns")
     args = parser.parse_args()
+    if args.against is not None:
+        compare(args.against, args.calls)
+        return
 
     rates = {}
     for backend in ("numpy", "numba"):
@@ -114,6 +132,41 @@ def main():
     print(f"numba: the compiled kernel alone (turning the words into normal numbers included) "
           f"runs {kernel:.0f} steps/s ({1e6 / kernel:.2f} us/step); drawing the generator's "
           f"words in run() costs {draw * 1e6:.2f} us/step ({noise_size(net)} words)")
+
+
+def compare(checkout, calls):
+    """Steps/s of ``run()`` (numba) of this checkout's ``core`` and of ``checkout``'s, the two
+    imported side by side and called in turns (which goes first alternates): both see the same
+    machine, so their ratio holds even while its speed drifts."""
+    source = Path(checkout) / "core"
+    if not (source / "dynamics.py").is_file():
+        raise SystemExit(f"--against: {checkout} has no core/dynamics.py")
+    with tempfile.TemporaryDirectory() as packages:
+        # a copy under another name: its modules import each other relatively, so it loads as a
+        # second package next to this checkout's core (and gets its own numba cache)
+        shutil.copytree(source, Path(packages) / "core_baseline",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        sys.path.insert(0, packages)
+        runs = {"this checkout": (run, fig2_network())}
+        baseline = {name: importlib.import_module(f"core_baseline.{name}")
+                    for name in ("dynamics", "network", "parameters")}
+        runs[str(checkout)] = (baseline["dynamics"].run, fig2_network(baseline))
+        times = {name: [] for name in runs}
+        for simulate, net in runs.values():
+            simulate(net, 2 * BLOCK)  # compile or load, and warm up
+        for i in range(calls):
+            for name in (list(runs) if i % 2 == 0 else list(runs)[::-1]):
+                simulate, net = runs[name]
+                start = time.perf_counter()
+                simulate(net, 2 * BLOCK)
+                times[name].append(time.perf_counter() - start)
+    mine, theirs = (np.array(t) for t in times.values())
+    for name, t in times.items():
+        rates = 2 * BLOCK / np.array(t)
+        print(f"{name}: best {rates.max():.0f} steps/s, median {np.median(rates):.0f} "
+              f"({calls} calls of {2 * BLOCK} steps)")
+    print(f"speed-up of this checkout: {theirs.sum() / mine.sum():.3f} (total times), "
+          f"{np.median(theirs / mine):.3f} (median of the {calls} pairs)")
 
 
 def _timed(function):
