@@ -14,9 +14,10 @@ differs in three places only:
 
 Working layout
 --------------
-:func:`advance_compiled` copies the network into working buffers, :func:`_simulate` runs the
-steps on them, and the results are written back into the network's own arrays, so callers see
-the same array objects updated in place. No argument of :func:`_simulate` depends on the depth
+:func:`advance_compiled` copies the network into working buffers, :func:`_simulate` adds the
+scratch buffers and :func:`_steps` runs the steps on them (without numba's reference counting, see
+:data:`_UNCOUNTED`), and the results are written back into the network's own arrays, so callers
+see the same array objects updated in place. No argument of :func:`_simulate` depends on the depth
 (no per-layer tuples), so it is compiled once -- ~20 s, then loaded from numba's on-disk cache --
 for every network.
 
