@@ -87,8 +87,8 @@ def logistic(u):
     """
     # one array, updated in place: the same operations as 1 / (1 + exp(-u)) without three
     # temporaries (the steady-state solvers call this on every layer of every mini-batch)
-    rate = np.array(u, dtype=float)
-    np.negative(rate, out=rate)
+    u = np.asarray(u, dtype=float)
+    rate = np.negative(u, out=np.empty_like(u))  # a 0-d array for a scalar, so out= works below
     with np.errstate(over="ignore"):
         np.exp(rate, out=rate)
     rate += 1.0
