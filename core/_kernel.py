@@ -4,9 +4,11 @@ r"""Compiled Euler-Maruyama kernel: the trajectory of :func:`core.dynamics._adva
 without returning to Python. Each step evaluates the reference's expressions on the state at time
 :math:`t` (explicit Euler), in the reference's order wherever the order decides the rounding, so
 both back ends follow the same trajectory up to round-off (~1e-15 relative per step). Round-off
-differs in three places only:
+differs in four places only:
 
 * sums inside matrix products run in another order (NumPy's BLAS has an order of its own);
+* in the loops over weights and somata a product and a sum may be one fused multiply-add,
+  rounded once (:data:`_FUSED`);
 * the rate functions use the vectorisable :func:`_exp_nonpositive` and :func:`_log1p_unit`
   (within 2 ulp) instead of the C library, whose calls the compiler cannot vectorise;
 * the logistic is :math:`1/(1+e^{-u})` rather than NumPy's :math:`\tfrac12(1+\tanh(u/2))`
@@ -65,6 +67,10 @@ _UNCOUNTED = dict(_NUMERIC, _nrt=False)
 would count references to every array view (a slice, a row) with an atomic increment and
 decrement, ~180 per step of the Fig. 2 network. These functions allocate nothing; the arrays
 they work on are allocated by :func:`_simulate`, which keeps them alive for the whole call."""
+
+_FUSED = dict(_UNCOUNTED, fastmath={"contract"})
+"""Options of the loops over weights and somata: as :data:`_UNCOUNTED`, and a product followed by
+a sum may become one fused multiply-add (rounded once instead of twice)."""
 
 _EXP_SHIFT = 6755399441055744.0  # 1.5 * 2**52: adding it rounds to an integer in the low bits
 _INV_LN2 = 1.4426950408889634
@@ -225,7 +231,7 @@ def _prediction_errors(rate, potential, attenuation, mask, out, kind, gamma, bet
             out[e] = error if mask[e] else 0.0
 
 
-@njit(**_UNCOUNTED)
+@njit(**_FUSED)
 def _somata(u, v, second, g_first, g_second, xi, noise_scale, mask, rate, dt, g_lk, kind, gamma,
             beta, theta):
     r"""Euler-Maruyama step of every soma, then its rate for the next step.
@@ -259,7 +265,7 @@ def _somata(u, v, second, g_first, g_second, xi, noise_scale, mask, rate, dt, g_
 # Matrices in the working layout
 # ------------------------------------------------------------------------------------------------
 
-@njit(**_UNCOUNTED)
+@njit(**_FUSED)
 def _forward_axpy(matrix, rows, length, pre, out):
     r"""``out[:length] = sum_j pre[j] * matrix[j]`` for a matrix stored with presynaptic rows: a
     dendritic potential, padding included.
@@ -318,7 +324,7 @@ def _forward_axpy(matrix, rows, length, pre, out):
             out[i] += w0[i] * r0
 
 
-@njit(**_UNCOUNTED)
+@njit(**_FUSED)
 def _forward_dot(matrix, rows, length, pre, out):
     r"""``out[i] = matrix[i] . pre[:length]`` for a matrix stored with postsynaptic rows (the
     padding of ``pre`` is zero).
@@ -404,7 +410,7 @@ def _forward_dot(matrix, rows, length, pre, out):
         out[i] = s0
 
 
-@njit(**_UNCOUNTED)
+@njit(**_FUSED)
 def _learn(weights, traces, rows, length, a, a_stride, b, b_stride, B, rate_dt, filtered, decay,
            induction):
     r"""Induction, :math:`\tau_w` low-pass and consolidation of one matrix in one pass over it.
@@ -444,7 +450,7 @@ def _learn(weights, traces, rows, length, a, a_stride, b, b_stride, B, rate_dt, 
                 weights[r, i] += rate_dt * y
 
 
-@njit(**_UNCOUNTED)
+@njit(**_FUSED)
 def _learn_bias(bias, trace, error, stride, n, B, rate_dt, filtered, decay):
     """As :func:`_learn` for a threshold: a weight from an input fixed at 1."""
     for i in range(n):
