@@ -45,7 +45,9 @@ import math
 from types import SimpleNamespace
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 from . import noise as _noise
 from .equations import basal_attenuation, interneuron_attenuation
@@ -158,6 +160,58 @@ def _logistic(u):
     never overflows."""
     t = _exp_nonpositive(-u if u > 0.0 else u)
     return (1.0 if u > 0.0 else t) / (1.0 + t)
+
+
+# ------------------------------------------------------------------------------------------------
+# Noise words: NumPy's PCG64 inside the loop. Drawing a block's words in NumPy (random_raw) cost
+# ~4.5 ns a word through a call per word, and the block of words (1 MB for 2000 steps of the
+# Fig. 2 network) did not fit in any cache; here each step draws its ~70 words as it needs them.
+# ------------------------------------------------------------------------------------------------
+
+PCG64_MULTIPLIER = 0x2360ED051FC65DA44385DF649FCCF645
+"""The multiplier of NumPy's PCG64 (``PCG_DEFAULT_MULTIPLIER_128``)."""
+
+
+@intrinsic
+def _lcg128(typingctx, state_hi, state_lo, increment_hi, increment_lo):
+    """``state * PCG64_MULTIPLIER + increment`` modulo 2**128, each 128-bit number as (high,
+    low) 64-bit halves: numba has no 128-bit integers, LLVM does (three multiplications)."""
+    if not all(t == types.uint64 for t in (state_hi, state_lo, increment_hi, increment_lo)):
+        return None
+    signature = types.UniTuple(types.uint64, 2)(types.uint64, types.uint64, types.uint64,
+                                                types.uint64)
+
+    def codegen(context, builder, sig, args):
+        wide, narrow = ir.IntType(128), ir.IntType(64)
+        half = ir.Constant(wide, 64)
+
+        def join(hi, lo):
+            return builder.or_(builder.shl(builder.zext(hi, wide), half), builder.zext(lo, wide))
+
+        state = join(args[0], args[1])
+        state = builder.add(builder.mul(state, ir.Constant(wide, PCG64_MULTIPLIER)),
+                            join(args[2], args[3]))
+        hi = builder.trunc(builder.lshr(state, half), narrow)
+        return context.make_tuple(builder, sig.return_type, [hi, builder.trunc(state, narrow)])
+
+    return signature, codegen
+
+
+@njit(**_UNCOUNTED)
+def _pcg64_words(generator, out):
+    """Fill ``out`` with the next words of NumPy's ``PCG64`` (``random_raw``), whose state
+    ``generator`` = (state high, state low, increment high, increment low) advances in place.
+
+    PCG64 steps its 128-bit LCG, then outputs the XOR of the state's halves rotated right by
+    the state's top 6 bits (XSL-RR).
+    """
+    hi, lo, increment_hi, increment_lo = generator[0], generator[1], generator[2], generator[3]
+    for i in range(out.shape[0]):
+        hi, lo = _lcg128(hi, lo, increment_hi, increment_lo)
+        folded = hi ^ lo
+        rotation = hi >> np.uint64(58)
+        out[i] = (folded >> rotation) | (folded << ((np.uint64(64) - rotation) & np.uint64(63)))
+    generator[0], generator[1] = hi, lo
 
 
 # ------------------------------------------------------------------------------------------------
@@ -470,16 +524,18 @@ def _learn_bias(bias, trace, error, stride, n, B, rate_dt, filtered, decay):
 @njit(cache=True, error_model="numpy", fastmath=False, nogil=True)
 def _simulate(n_steps, N, B, size, width, offset, noise_at, m_kind, m_post, m_pre, m_pre_rows,
               m_rows, m_length, m_rate, pool_W, pool_T, bias, bias_T, has_bias, u, rate, second,
-              input_pattern, target_pattern, noise, noise_scale, has_noise, nudging, learn_from, kind,
-              gamma, beta, theta, dt, g_lk, g_B, g_A, g_D, g_som, att_hidden, att_output, att_I,
-              filtered_w, decay_w, filtered_0, decay_0, time, pattern_time):
+              input_pattern, target_pattern, noise, generator, noise_scale, has_noise, nudging,
+              learn_from, kind, gamma, beta, theta, dt, g_lk, g_B, g_A, g_D, g_som, att_hidden,
+              att_output, att_I, filtered_w, decay_w, filtered_0, decay_0, time, pattern_time):
     """Run ``n_steps`` Euler-Maruyama steps on the working buffers (updated in place).
 
     ``u`` holds the somatic potentials, ``rate`` the filtered input in population 0 (the rates of
     the somata are computed here) and ``second`` the filtered target in population ``N``;
     ``pool_W[q]``, ``pool_T[q]``, ``bias[p]`` and ``bias_T[p]`` the weights, thresholds and their
     traces. ``m_rate[q]`` is matrix q's learning rate (thresholds share it); plasticity acts from
-    step ``learn_from`` of the block on (the end of a learning lag). Returns the clocks.
+    step ``learn_from`` of the block on (the end of a learning lag). The noise words come from
+    ``noise`` (one row per step) or, when it has no rows, from the PCG64 state ``generator``
+    (advanced in place). Returns the clocks.
     """
     n_pop = 2 * N
     total = offset[n_pop]
@@ -490,8 +546,10 @@ def _simulate(n_steps, N, B, size, width, offset, noise_at, m_kind, m_post, m_pr
     error = np.zeros(total)     # postsynaptic factors of Eqs. 7 and 8
     scratch = np.zeros(total)   # postsynaptic factors of Eqs. 9 and 10
     xi = np.zeros(total)        # one step's noise in this layout
-    normals = np.zeros(noise.shape[1])  # ... in the order of the draws
-    probability = np.zeros(noise.shape[1])
+    n_noise = B * (size[1:].sum())
+    words = np.zeros(n_noise, np.uint64)  # the generator's words for one step
+    normals = np.zeros(n_noise)  # ... as normal numbers, in the order of the draws
+    probability = np.zeros(n_noise)
     mask = np.zeros(total, np.bool_)
     attenuation = np.zeros(total)
     ones = np.ones(total)
@@ -523,18 +581,19 @@ def _simulate(n_steps, N, B, size, width, offset, noise_at, m_kind, m_post, m_pr
     induction = np.zeros(max(m_length.max(), 1))
     return _steps(n_steps, N, B, size, width, offset, noise_at, m_kind, m_post, m_pre, m_pre_rows,
                   m_rows, m_length, m_rate, pool_W, pool_T, bias, bias_T, has_bias, u, rate,
-                  second, input_pattern, target_pattern, noise, noise_scale, has_noise,
+                  second, input_pattern, target_pattern, noise, generator, noise_scale, has_noise,
                   learn_from, kind, gamma, beta, theta, dt, g_lk, filtered_w, decay_w, filtered_0,
-                  decay_0, time, pattern_time, v, v_TD, error, scratch, xi, normals, probability,
+                  decay_0, time, pattern_time, v, v_TD, error, scratch, xi, words, normals,
+                  probability,
                   mask, attenuation, ones, g_first, g_second, plastic, need_errors, induction)
 
 
 @njit(**_UNCOUNTED, nogil=True)
 def _steps(n_steps, N, B, size, width, offset, noise_at, m_kind, m_post, m_pre, m_pre_rows,
            m_rows, m_length, m_rate, pool_W, pool_T, bias, bias_T, has_bias, u, rate, second,
-           input_pattern, target_pattern, noise, noise_scale, has_noise, learn_from, kind, gamma,
-           beta, theta, dt, g_lk, filtered_w, decay_w, filtered_0, decay_0, time, pattern_time, v,
-           v_TD, error, scratch, xi, normals, probability, mask, attenuation, ones, g_first,
+           input_pattern, target_pattern, noise, generator, noise_scale, has_noise, learn_from,
+           kind, gamma, beta, theta, dt, g_lk, filtered_w, decay_w, filtered_0, decay_0, time,
+           pattern_time, v, v_TD, error, scratch, xi, words, normals, probability, mask, attenuation, ones, g_first,
            g_second, plastic, need_errors, induction):
     """The step loop of :func:`_simulate`, on buffers it allocated (see :data:`_UNCOUNTED`)."""
     n_pop = 2 * N
@@ -609,7 +668,11 @@ def _steps(n_steps, N, B, size, width, offset, noise_at, m_kind, m_post, m_pre, 
             for e in range(taught.shape[0]):
                 taught[e] = teacher[e]
         if has_noise:
-            _normals_from_bits(noise[step], normals, probability)
+            if noise.shape[0] == 0:
+                _pcg64_words(generator, words)
+                _normals_from_bits(words, normals, probability)
+            else:
+                _normals_from_bits(noise[step], normals, probability)
             for p in range(1, n_pop):
                 for s in range(B):
                     at = offset[p] + s * width[p]
@@ -731,9 +794,11 @@ def advance_compiled(net, ctx, n_steps, noise, learn_from):
     ctx : SimpleNamespace
         From :func:`core.dynamics.context`.
     n_steps : int
-    noise : ndarray of uint64, shape (n_steps, noise_size(net)), or None
-        The generator's raw words, one per normal number (:mod:`core.noise`), consumed in the
-        order documented in :mod:`core.dynamics`.
+    noise : numpy.random.BitGenerator, ndarray of uint64 or None
+        Where the raw words come from, one per normal number (:mod:`core.noise`), consumed in the
+        order documented in :mod:`core.dynamics`: the generator (advanced by ``n_steps *
+        noise_size(net)`` words; a ``PCG64``, NumPy's default, is stepped inside the kernel), or
+        the words themselves, shape ``(n_steps, noise_size(net))``.
     learn_from : int
         Plasticity acts from this step of the block on: 0 for every step, ``n_steps`` or more
         for none (a learning lag that ends within the block).
@@ -780,16 +845,17 @@ def advance_compiled(net, ctx, n_steps, noise, learn_from):
     for population, potential in somata:
         _segment(u, layout, population)[...] = potential
 
-    # np.require: writable C-contiguous float arrays keep the one compiled signature.
-    if noise is None:
-        noise, has_noise = _NO_NOISE, False
+    # NumPy's default generator is stepped inside the kernel; any other source gives its words.
+    source = noise if isinstance(noise, np.random.PCG64) else None
+    generator = _NO_GENERATOR if source is None else _pcg64_state(source)
+    has_noise = noise is not None
+    if noise is None or source is not None:
+        noise = _NO_NOISE
     else:
-        noise, has_noise = np.require(noise, np.uint64, ["C", "W"]), True
-        expected = (n_steps, B * int(layout.size[1:].sum()))
-        if noise.ndim != 2 or noise.shape[0] < expected[0] or noise.shape[1] != expected[1]:
-            # The kernel reads without bounds checks: a short array must not get that far.
-            raise ValueError(f"noise has shape {noise.shape}; {n_steps} steps of this network "
-                             f"need {expected}")
+        # Checked shape: the kernel reads without bounds checks. np.require, here and below:
+        # writable C-contiguous arrays keep the one compiled signature.
+        noise = np.require(_noise.raw_words(noise, (n_steps, int(B * layout.size[1:].sum()))),
+                           np.uint64, ["C", "W"])
     filtered_w, filtered_0 = p.tau_w != 0, p.tau_0 != 0
     time, pattern_time = _simulate(
         int(n_steps), N, B, layout.size, layout.width, layout.offset, layout.noise_at,
@@ -797,7 +863,8 @@ def advance_compiled(net, ctx, n_steps, noise, learn_from):
         pool_W, pool_T, bias, bias_T, has_bias, u, rate, second,
         np.require(s.input_pattern, np.float64, ["C", "W"]),
         np.require(s.target_pattern, np.float64, ["C", "W"]),
-        noise, float(p.sigma * np.sqrt(p.dt)), has_noise, bool(net.nudging), int(learn_from),
+        noise, generator, float(p.sigma * np.sqrt(p.dt)), has_noise, bool(net.nudging),
+        int(learn_from),
         LOGISTIC if p.transfer == "logistic" else SOFT_RECTIFIER,
         float(p.gamma), float(p.beta), float(p.theta),
         float(p.dt), float(p.g_lk), float(p.g_B), float(p.g_A), float(p.g_D), float(p.g_som),
@@ -824,6 +891,25 @@ def advance_compiled(net, ctx, n_steps, noise, learn_from):
             getattr(s.traces, name)[k][...] = bias_T[population, :n]
     s.steps += n_steps
     s.time, s.pattern_time = time, pattern_time
+    if source is not None:
+        _set_pcg64_state(source, generator)
 
 
 _NO_NOISE = np.zeros((0, 0), dtype=np.uint64)
+_NO_GENERATOR = np.zeros(4, dtype=np.uint64)
+_LOW_64 = (1 << 64) - 1
+
+
+def _pcg64_state(bit_generator):
+    """A ``PCG64``'s state and increment as the four 64-bit halves :func:`_pcg64_words` takes."""
+    state = bit_generator.state["state"]
+    return np.array([state["state"] >> 64, state["state"] & _LOW_64, state["inc"] >> 64,
+                     state["inc"] & _LOW_64], dtype=np.uint64)
+
+
+def _set_pcg64_state(bit_generator, halves):
+    """Put the state advanced by :func:`_pcg64_words` back into ``bit_generator``."""
+    full = bit_generator.state
+    hi, lo = (int(h) for h in halves[:2])
+    full["state"]["state"] = hi << 64 | lo
+    bit_generator.state = full

@@ -33,7 +33,7 @@ from .compartments import compartments, mean_squared_apical
 from .equations import (euler_stability_bound, interneuron_soma_derivative, low_pass_step,
                         output_soma_derivative, pyramidal_soma_derivative, teaching_current)
 from .errors import DivergenceError
-from .noise import standard_normals
+from .noise import raw_words, standard_normals
 from .plasticity import filter_and_consolidate, induction_terms, learning_rates
 from .transfer import transfer_function
 
@@ -150,13 +150,13 @@ def context(net):
 def _advance_numpy(net, ctx, n_steps, noise, learn_from):
     """The readable reference: ``n_steps`` Euler-Maruyama steps calling :mod:`core.equations`;
     plasticity acts from step ``learn_from`` of the block on (``n_steps`` or more: not at all).
-    ``noise``: the generator's raw words, ``(n_steps, noise_size(net))`` (see
-    :mod:`core.noise`), or ``None``."""
+    ``noise``: the bit generator to draw the raw words from (see :mod:`core.noise`), the words
+    themselves, ``(n_steps, noise_size(net))``, or ``None``."""
     p, phi, w, s = ctx.p, ctx.phi.phi, net.weights, net.state
     N = net.n_layers
     sqrt_dt_sigma = p.sigma * np.sqrt(p.dt)
     if noise is not None:
-        noise = standard_normals(noise)
+        noise = standard_normals(raw_words(noise, (n_steps, noise_size(net))))
     for step in range(n_steps):
         comp = compartments(w, s.u_P, s.u_I, s.r_input, phi)
         drift = {k: pyramidal_soma_derivative(s.u_P[k], comp.v_B[k], comp.v_A[k], p.g_lk, p.g_B,
@@ -288,9 +288,8 @@ def run(net, n_steps, *, record=(), record_every=1, learning=True, backend="auto
             block = min(block, record_every - net.state.steps % record_every)
         # the end of a learning lag falls inside the block: no need to cut the block there
         learn_from = _steps_until_learning(net, ctx) if learning else block
-        # the generator's raw words; each back end turns every word into one normal number
-        noise = net.rng.bit_generator.random_raw((block, noise_size(net))) \
-            if ctx.p.sigma > 0 else None
+        # each back end draws the generator's raw words and turns each into one normal number
+        noise = net.rng.bit_generator if ctx.p.sigma > 0 else None
         before = (net.weights.copy(), net.state.copy())
         first = net.state.steps
         with np.errstate(over="ignore", invalid="ignore"):  # reported by _check_finite

@@ -5,9 +5,11 @@ step for the Fig. 2 network. NumPy's ``standard_normal`` costs ~11 ns each (a fi
 step), so the simulator instead takes the network generator's raw words
 (``rng.bit_generator.random_raw``, ~3 ns each) and turns each word into one normal number with
 :func:`standard_normals`. The compiled kernel applies the same formula inside its loop
-(:func:`core._kernel._normals_from_bits`), so both back ends see the same numbers, in the same
-order, from the same generator state; saving and loading the generator's state continues the
-stream exactly.
+(:func:`core._kernel._normals_from_bits`) and, for NumPy's default generator (PCG64), also draws
+the words there with its own copy of PCG64's step (:func:`core._kernel._pcg64_words`), so both
+back ends see the same numbers, in the same order, from the same generator state, and leave the
+generator in the same state; saving and loading the generator's state continues the stream
+exactly.
 
 The transform, for a word :math:`z` (bits 12-63 and bit 0 used):
 
@@ -72,6 +74,17 @@ def standard_normals(bits):
     x = inverse_normal_lower(np.atleast_1d(lower_half_probability(bits)))
     x = np.where((bits & np.uint64(1)).astype(bool).reshape(x.shape), -x, x)
     return x.reshape(bits.shape)
+
+
+def raw_words(source, shape):
+    """The raw words of ``shape``: ``source`` itself when it is an array of them (checked against
+    ``shape``), else drawn from ``source``, a ``numpy.random.BitGenerator``."""
+    if isinstance(source, np.random.BitGenerator):
+        return source.random_raw(shape)
+    words = np.asarray(source)
+    if words.shape != tuple(shape):
+        raise ValueError(f"noise has shape {words.shape}; expected {tuple(shape)}")
+    return words
 
 
 def draw(rng, shape):

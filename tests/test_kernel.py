@@ -198,3 +198,23 @@ def test_a_learning_lag_ending_inside_a_block_equals_cutting_the_block_there(bac
     for name, value in _state(whole).items():
         np.testing.assert_array_equal(_state(cut)[name], value, err_msg=name)
     assert not np.array_equal(_state(whole)["W_up1"], initial["W_up1"])
+
+
+@pytest.mark.parametrize("generator", [np.random.PCG64, np.random.Philox])
+def test_noise_from_a_generator_equals_noise_from_its_words(generator):
+    """run() hands the kernel the network's generator: NumPy's PCG64 is stepped inside the
+    kernel, any other bit generator gives its words first; both follow the words, and leave the
+    generator where drawing the words would."""
+    from core._kernel import advance_compiled
+    from core.dynamics import context
+
+    params = dict(sigma=0.3)
+    from_words, from_generator = _network([6, 8, 4], params), _network([6, 8, 4], params)
+    words_source, source = generator(21), generator(21)
+    ctx = context(from_words)
+    words = words_source.random_raw((50, noise_size(from_words)))
+    advance_compiled(from_words, ctx, 50, words, 0)
+    advance_compiled(from_generator, ctx, 50, source, 0)
+    _assert_same_trajectory(from_words, from_generator)
+    np.testing.assert_array_equal(_state(from_generator)["u_P1"], _state(from_words)["u_P1"])
+    np.testing.assert_array_equal(source.random_raw(5), words_source.random_raw(5))

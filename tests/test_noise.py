@@ -78,3 +78,32 @@ def test_the_kernel_transform_gives_the_same_numbers():
     central = np.abs(expected) < 1.97  # the tail starts at |x| = 1.9728
     np.testing.assert_array_equal(compiled[central], expected[central])  # same operations
     np.testing.assert_allclose(compiled, expected, rtol=1e-15, atol=0)  # tails: the log's ulp
+
+
+def test_raw_words_takes_an_array_of_the_right_shape_or_draws_from_a_generator():
+    a, b = np.random.default_rng(4), np.random.default_rng(4)
+    drawn = noise.raw_words(a.bit_generator, (3, 2))
+    np.testing.assert_array_equal(drawn, b.bit_generator.random_raw((3, 2)))
+    assert noise.raw_words(drawn, (3, 2)) is drawn
+    with pytest.raises(ValueError, match=r"noise has shape \(3, 2\); expected \(2, 3\)"):
+        noise.raw_words(drawn, (2, 3))
+
+
+@pytest.mark.parametrize("seed", [0, 7, 2**63 + 5])
+def test_the_kernel_steps_numpys_pcg64_exactly(seed):
+    """The kernel draws its words with its own PCG64: the same words as ``random_raw``, and the
+    generator's state afterwards is the one NumPy reaches."""
+    pytest.importorskip("numba")
+    from core._kernel import _pcg64_state, _pcg64_words, _set_pcg64_state
+
+    ours, numpys = np.random.default_rng(seed), np.random.default_rng(seed)
+    ours.uniform(size=3)  # a state that does not come straight from seeding
+    numpys.uniform(size=3)
+    halves = _pcg64_state(ours.bit_generator)
+    for n in (1, 70, 1000):
+        words = np.zeros(n, dtype=np.uint64)
+        _pcg64_words(halves, words)
+        np.testing.assert_array_equal(words, numpys.bit_generator.random_raw(n))
+    _set_pcg64_state(ours.bit_generator, halves)
+    assert ours.bit_generator.state == numpys.bit_generator.state
+    assert ours.uniform() == numpys.uniform()
