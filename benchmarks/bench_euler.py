@@ -26,12 +26,12 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from core.dynamics import context, noise_size, run  # noqa: E402
+from core.dynamics import MAX_BLOCK, context, noise_size, run  # noqa: E402
 from core.network import Network  # noqa: E402
 from core.parameters import ModelParameters  # noqa: E402
 
 SIZES = (30, 50, 10)
-BLOCK = 2000  # steps per kernel call, as core.dynamics.MAX_BLOCK
+BLOCK = MAX_BLOCK  # steps per timed call of run(): one block, one call of the kernel
 
 
 def fig2_network(package=None):
@@ -82,7 +82,7 @@ def main():
     parser.add_argument("--seconds", type=float, default=1.0, help="length of one timed run")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--calls", type=int, default=500,
-                        help="timed calls of run() with numba (4000 steps each)")
+                        help=f"timed calls of run() with numba ({BLOCK} steps each)")
     parser.add_argument("--against", type=Path, metavar="CHECKOUT",
                         help="also time the core package of another checkout of this repository "
                              "(e.g. a git worktree of an older commit), the two taking turns")
@@ -103,11 +103,11 @@ def main():
 
         if backend == "numba":
             # many short calls: this shared machine's speed drifts within seconds, so the best
-            # and the median of 2 ms samples say more than one or five long runs
-            samples = rate_samples(simulate, 2 * BLOCK, args.calls)
+            # and the median of ~35 ms samples say more than one or five long runs
+            samples = rate_samples(simulate, BLOCK, args.calls)
             rates[backend] = samples.max()
             print(f"{backend:5s}: {rates[backend]:10.0f} steps/s   (best of {args.calls} calls of "
-                  f"{2 * BLOCK} steps; median {np.median(samples):.0f}, quartiles "
+                  f"{BLOCK} steps; median {np.median(samples):.0f}, quartiles "
                   f"{np.percentile(samples, 25):.0f}-{np.percentile(samples, 75):.0f}; warm-up "
                   f"call {warm_up:.2f} s)")
             continue
@@ -128,7 +128,7 @@ def main():
     words = generator.random_raw((BLOCK, noise_size(net)))
     kernel = {source: best_rate(lambda n, source=source: [
                   advance_compiled(net, ctx, BLOCK, generator if source == "PCG64" else words, 0)
-                  for _ in range(n // BLOCK)], 50 * BLOCK, args.repeats)
+                  for _ in range(n // BLOCK)], 10 * BLOCK, args.repeats)
               for source in ("PCG64", "words")}
     draw = min(_timed(lambda: generator.random_raw((BLOCK, noise_size(net))))
                for _ in range(args.repeats * 4)) / BLOCK
@@ -157,18 +157,18 @@ def compare(checkout, calls):
         runs[str(checkout)] = (baseline["dynamics"].run, fig2_network(baseline))
         times = {name: [] for name in runs}
         for simulate, net in runs.values():
-            simulate(net, 2 * BLOCK)  # compile or load, and warm up
+            simulate(net, BLOCK)  # compile or load, and warm up
         for i in range(calls):
             for name in (list(runs) if i % 2 == 0 else list(runs)[::-1]):
                 simulate, net = runs[name]
                 start = time.perf_counter()
-                simulate(net, 2 * BLOCK)
+                simulate(net, BLOCK)
                 times[name].append(time.perf_counter() - start)
     mine, theirs = (np.array(t) for t in times.values())
     for name, t in times.items():
-        rates = 2 * BLOCK / np.array(t)
+        rates = BLOCK / np.array(t)
         print(f"{name}: best {rates.max():.0f} steps/s, median {np.median(rates):.0f} "
-              f"({calls} calls of {2 * BLOCK} steps)")
+              f"({calls} calls of {BLOCK} steps)")
     print(f"speed-up of this checkout: {theirs.sum() / mine.sum():.3f} (total times), "
           f"{np.median(theirs / mine):.3f} (median of the {calls} pairs)")
 
