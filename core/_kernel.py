@@ -74,6 +74,7 @@ _FUSED = dict(_UNCOUNTED, fastmath={"contract"})
 """Options of the loops over weights and somata: as :data:`_UNCOUNTED`, and a product followed by
 a sum may become one fused multiply-add (rounded once instead of twice)."""
 
+_LOW_64 = (1 << 64) - 1
 _EXP_SHIFT = 6755399441055744.0  # 1.5 * 2**52: adding it rounds to an integer in the low bits
 _INV_LN2 = 1.4426950408889634
 _LN2_HI = float.fromhex("0x1.62e42fee00000p-1")  # trailing zeros make n * _LN2_HI exact
@@ -215,16 +216,22 @@ def _rate_finish(u, reduced, carry, kind, gamma, beta, theta):
 
 PCG64_MULTIPLIER = 0x2360ED051FC65DA44385DF649FCCF645
 """The multiplier of NumPy's PCG64 (``PCG_DEFAULT_MULTIPLIER_128``)."""
+_TWO_STEPS = PCG64_MULTIPLIER ** 2 % 2**128
+"""The multiplier of two steps at once: ``s_{n+2} = _TWO_STEPS s_n + (M + 1) c`` mod 2**128."""
+# ... as the 64-bit halves the compiled code takes (numba has no integers wider than 64 bits)
+_M_HI, _M_LO = PCG64_MULTIPLIER >> 64, PCG64_MULTIPLIER & ((1 << 64) - 1)
+_M2_HI, _M2_LO = _TWO_STEPS >> 64, _TWO_STEPS & ((1 << 64) - 1)
 
 
 @intrinsic
-def _lcg128(typingctx, state_hi, state_lo, increment_hi, increment_lo):
-    """``state * PCG64_MULTIPLIER + increment`` modulo 2**128, each 128-bit number as (high,
-    low) 64-bit halves: numba has no 128-bit integers, LLVM does (three multiplications)."""
-    if not all(t == types.uint64 for t in (state_hi, state_lo, increment_hi, increment_lo)):
+def _lcg128(typingctx, state_hi, state_lo, multiplier_hi, multiplier_lo, increment_hi,
+            increment_lo):
+    """``state * multiplier + increment`` modulo 2**128, each 128-bit number as (high, low)
+    64-bit halves: numba has no 128-bit integers, LLVM does (three multiplications)."""
+    arguments = (state_hi, state_lo, multiplier_hi, multiplier_lo, increment_hi, increment_lo)
+    if not all(t == types.uint64 for t in arguments):
         return None
-    signature = types.UniTuple(types.uint64, 2)(types.uint64, types.uint64, types.uint64,
-                                                types.uint64)
+    signature = types.UniTuple(types.uint64, 2)(*arguments)
 
     def codegen(context, builder, sig, args):
         wide, narrow = ir.IntType(128), ir.IntType(64)
@@ -233,9 +240,8 @@ def _lcg128(typingctx, state_hi, state_lo, increment_hi, increment_lo):
         def join(hi, lo):
             return builder.or_(builder.shl(builder.zext(hi, wide), half), builder.zext(lo, wide))
 
-        state = join(args[0], args[1])
-        state = builder.add(builder.mul(state, ir.Constant(wide, PCG64_MULTIPLIER)),
-                            join(args[2], args[3]))
+        state = builder.add(builder.mul(join(args[0], args[1]), join(args[2], args[3])),
+                            join(args[4], args[5]))
         hi = builder.trunc(builder.lshr(state, half), narrow)
         return context.make_tuple(builder, sig.return_type, [hi, builder.trunc(state, narrow)])
 
@@ -243,20 +249,43 @@ def _lcg128(typingctx, state_hi, state_lo, increment_hi, increment_lo):
 
 
 @njit(**_UNCOUNTED)
-def _pcg64_words(generator, out):
-    """Fill ``out`` with the next words of NumPy's ``PCG64`` (``random_raw``), whose state
-    ``generator`` = (state high, state low, increment high, increment low) advances in place.
+def _xsl_rr(hi, lo):
+    """PCG64's output of a state: the XOR of its halves rotated right by its top 6 bits."""
+    folded = hi ^ lo
+    rotation = hi >> np.uint64(58)
+    return (folded >> rotation) | (folded << ((np.uint64(64) - rotation) & np.uint64(63)))
 
-    PCG64 steps its 128-bit LCG, then outputs the XOR of the state's halves rotated right by
-    the state's top 6 bits (XSL-RR).
+
+@njit(**_UNCOUNTED)
+def _pcg64_words(generator, out):
+    """Fill ``out`` with the next words of NumPy's ``PCG64`` (``random_raw``: step the LCG,
+    output the new state), whose state advances in place in ``generator`` = halves (high, low)
+    of the state, the increment ``c`` and ``(M + 1) c`` (:func:`_pcg64_state`).
+
+    Two states advance side by side, the even and the odd steps, each by two steps at a time:
+    two independent chains of multiplications instead of one (the LCG's latency bounds it).
     """
-    hi, lo, increment_hi, increment_lo = generator[0], generator[1], generator[2], generator[3]
-    for i in range(out.shape[0]):
-        hi, lo = _lcg128(hi, lo, increment_hi, increment_lo)
-        folded = hi ^ lo
-        rotation = hi >> np.uint64(58)
-        out[i] = (folded >> rotation) | (folded << ((np.uint64(64) - rotation) & np.uint64(63)))
-    generator[0], generator[1] = hi, lo
+    n = out.shape[0]
+    if n == 0:
+        return
+    m_hi, m_lo = np.uint64(_M_HI), np.uint64(_M_LO)
+    m2_hi, m2_lo = np.uint64(_M2_HI), np.uint64(_M2_LO)
+    c_hi, c_lo, c2_hi, c2_lo = generator[2], generator[3], generator[4], generator[5]
+    a_hi, a_lo = _lcg128(generator[0], generator[1], m_hi, m_lo, c_hi, c_lo)
+    b_hi, b_lo = _lcg128(a_hi, a_lo, m_hi, m_lo, c_hi, c_lo)
+    last_hi, last_lo = a_hi, a_lo
+    i = 0
+    while i + 2 <= n:
+        out[i] = _xsl_rr(a_hi, a_lo)
+        out[i + 1] = _xsl_rr(b_hi, b_lo)
+        last_hi, last_lo = b_hi, b_lo
+        a_hi, a_lo = _lcg128(a_hi, a_lo, m2_hi, m2_lo, c2_hi, c2_lo)
+        b_hi, b_lo = _lcg128(b_hi, b_lo, m2_hi, m2_lo, c2_hi, c2_lo)
+        i += 2
+    if i < n:
+        out[i] = _xsl_rr(a_hi, a_lo)
+        last_hi, last_lo = a_hi, a_lo
+    generator[0], generator[1] = last_hi, last_lo
 
 
 # ------------------------------------------------------------------------------------------------
@@ -942,15 +971,17 @@ def advance_compiled(net, ctx, n_steps, noise, learn_from):
 
 
 _NO_NOISE = np.zeros((0, 0), dtype=np.uint64)
-_NO_GENERATOR = np.zeros(4, dtype=np.uint64)
-_LOW_64 = (1 << 64) - 1
+_NO_GENERATOR = np.zeros(6, dtype=np.uint64)
 
 
 def _pcg64_state(bit_generator):
-    """A ``PCG64``'s state and increment as the four 64-bit halves :func:`_pcg64_words` takes."""
+    """A ``PCG64``'s state, increment ``c`` and ``(M + 1) c`` (mod 2**128) as the six 64-bit
+    halves :func:`_pcg64_words` takes."""
     state = bit_generator.state["state"]
-    return np.array([state["state"] >> 64, state["state"] & _LOW_64, state["inc"] >> 64,
-                     state["inc"] & _LOW_64], dtype=np.uint64)
+    increment = state["inc"]
+    two_steps = (PCG64_MULTIPLIER + 1) * increment % 2**128
+    return np.array([state["state"] >> 64, state["state"] & _LOW_64, increment >> 64,
+                     increment & _LOW_64, two_steps >> 64, two_steps & _LOW_64], dtype=np.uint64)
 
 
 def _set_pcg64_state(bit_generator, halves):
