@@ -782,7 +782,7 @@ def _steps(n_steps, N, B, size, width, offset, noise_at, m_kind, m_post, m_pre, 
 
 
 # ------------------------------------------------------------------------------------------------
-# Python side: the layout, and copying the network in and out. That costs ~0.1 ms per call, a few
+# Python side: the layout, and copying the network in and out. That costs ~0.2 ms per call, a few
 # dozen NumPy operations, which is negligible for blocks of many steps; a numba function taking
 # the per-layer arrays would be faster but would be compiled anew for every depth (~11 s each).
 # ------------------------------------------------------------------------------------------------

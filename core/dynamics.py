@@ -13,10 +13,12 @@ One step of length :math:`\Delta t` (all right-hand sides read the state at time
    white noise of amplitude :math:`\sigma`);
 5. inputs and targets move towards the current pattern through the :math:`\tau_0` low-pass.
 
-Noise is drawn from the network's own generator in blocks, in a fixed order (pyramids of layers
-1..N, then interneurons of layers 1..N-1, each batch-major), one raw 64-bit word per normal number
-(:mod:`core.noise`), so both back ends -- the readable NumPy reference below and the compiled
-kernel in :mod:`core._kernel` -- consume the same numbers and give the same trajectory.
+Noise comes from the network's own generator in a fixed order (pyramids of layers 1..N, then
+interneurons of layers 1..N-1, each batch-major), one raw 64-bit word per normal number
+(:mod:`core.noise`). The readable NumPy reference below draws a block's words at once; the
+compiled kernel in :mod:`core._kernel` steps the same generator (NumPy's PCG64) inside its loop.
+Both consume the same numbers, give the same trajectory and leave the generator in the same
+state.
 """
 
 from __future__ import annotations
