@@ -148,7 +148,8 @@ def _log1p_reduced(t):
 
 @njit(**_UNCOUNTED)
 def _log1p_series(s, carry):
-    """Second half of :func:`_log1p_unit` (the series is >= 0, so adding a 0 carry is exact)."""
+    """Second half of :func:`_log1p_unit`. The carry is 0 only for ``t <= sqrt(2) - 1``, where
+    the series is >= 0, so adding it changes nothing."""
     z = s * s
     z2 = z * z
     q = ((_A0 + _A1 * z) + (_A2 + _A3 * z) * z2) + ((_A4 + _A5 * z) + _A6 * z2) * (z2 * z2)
@@ -173,10 +174,10 @@ def _logistic(u):
 # A rate in three stages: e^{-|x|} (:func:`_rate_decay`), the reduction of the soft rectifier's
 # log1p with its division (:func:`_rates_reduced`), the rest (:func:`_rate_finish`). Loops over
 # neurons run each stage for all neurons before the next: one neuron's chain of dependent
-# operations (~115 cycles in one loop) is cut in three, so three times as many neurons fit in
-# the processor's window of ~256 instructions in flight, which is what bounds these loops
-# (88 soft rectifiers: 500 ns in one loop, 430 ns in two, ~260 ns in three; results bit for bit
-# the same). Branches on ``kind`` are loop-invariant: the compiler hoists them out of the loops.
+# operations (~115 cycles in one loop) is cut in three, so more neurons fit in the processor's
+# window of ~256 instructions in flight, which is what bounds these loops (88 soft rectifiers,
+# microbenchmark: ~500 ns in one loop, ~390 ns in two, ~360 ns in three; results bit for bit the
+# same). Branches on ``kind`` are loop-invariant: the compiler hoists them out of the loops.
 
 @njit(**_UNCOUNTED)
 def _rate_decay(u, kind, beta, theta):
@@ -219,8 +220,8 @@ PCG64_MULTIPLIER = 0x2360ED051FC65DA44385DF649FCCF645
 _TWO_STEPS = PCG64_MULTIPLIER ** 2 % 2**128
 """The multiplier of two steps at once: ``s_{n+2} = _TWO_STEPS s_n + (M + 1) c`` mod 2**128."""
 # ... as the 64-bit halves the compiled code takes (numba has no integers wider than 64 bits)
-_M_HI, _M_LO = PCG64_MULTIPLIER >> 64, PCG64_MULTIPLIER & ((1 << 64) - 1)
-_M2_HI, _M2_LO = _TWO_STEPS >> 64, _TWO_STEPS & ((1 << 64) - 1)
+_M_HI, _M_LO = PCG64_MULTIPLIER >> 64, PCG64_MULTIPLIER & _LOW_64
+_M2_HI, _M2_LO = _TWO_STEPS >> 64, _TWO_STEPS & _LOW_64
 
 
 @intrinsic
@@ -655,8 +656,8 @@ def _simulate(n_steps, N, B, size, width, offset, noise_at, m_kind, m_post, m_pr
                   second, input_pattern, target_pattern, noise, generator, noise_scale, has_noise,
                   learn_from, kind, gamma, beta, theta, dt, g_lk, filtered_w, decay_w, filtered_0,
                   decay_0, time, pattern_time, v, v_TD, error, scratch, xi, argument, decay, carry,
-                  words, normals, probability,
-                  mask, attenuation, ones, g_first, g_second, plastic, need_errors, induction)
+                  words, normals, probability, mask, attenuation, ones, g_first, g_second, plastic,
+                  need_errors, induction)
 
 
 @njit(**_UNCOUNTED, nogil=True)
@@ -664,9 +665,9 @@ def _steps(n_steps, N, B, size, width, offset, noise_at, m_kind, m_post, m_pre, 
            m_rows, m_length, m_rate, pool_W, pool_T, bias, bias_T, has_bias, u, rate, second,
            input_pattern, target_pattern, noise, generator, noise_scale, has_noise, learn_from,
            kind, gamma, beta, theta, dt, g_lk, filtered_w, decay_w, filtered_0, decay_0, time,
-           pattern_time, v, v_TD, error, scratch, xi, argument, decay, carry, words,
-           normals, probability, mask, attenuation, ones, g_first,
-           g_second, plastic, need_errors, induction):
+           pattern_time, v, v_TD, error, scratch, xi, argument, decay, carry, words, normals,
+           probability, mask, attenuation, ones, g_first, g_second, plastic, need_errors,
+           induction):
     """The step loop of :func:`_simulate`, on buffers it allocated (see :data:`_UNCOUNTED`)."""
     n_pop = 2 * N
     first = offset[1]  # where the somata start: population 0 is the input
