@@ -11,7 +11,7 @@ The figures are still plain Bokeh models, so Panel shows them served and in note
 from __future__ import annotations
 
 import numpy as np
-from bokeh.models import ColumnDataSource, HoverTool, LinearAxis, Range1d
+from bokeh.models import ColumnDataSource, HoverTool, LinearAxis, NumeralTickFormatter, Range1d
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
@@ -22,6 +22,9 @@ TRACE_ROLLOVER = 1000
 PROGRESS_ROLLOVER = 3000
 """Progress rows each browser keeps (25 minutes at 2 rows per second)."""
 HEIGHT = 230
+X_TICKS = NumeralTickFormatter(format="0,0.[00]")
+"""Times in ms and pattern counts as 120,000 rather than Bokeh's default 1.200e+5 (from 1e5 on,
+whose labels also run into each other on a narrow plot)."""
 
 
 def _figure(title, x_label, y_label, **options):
@@ -29,6 +32,7 @@ def _figure(title, x_label, y_label, **options):
                  y_axis_label=y_label, tools="pan,wheel_zoom,box_zoom,reset,save",
                  toolbar_location="right", **options)
     fig.title.text_font_size = "11pt"
+    fig.xaxis.formatter = X_TICKS
     return fig
 
 

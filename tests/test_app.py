@@ -242,3 +242,11 @@ def test_playing_sessions_share_one_time_budget():
     assert sessions.count() == baseline + 1
     first._session_destroyed(None)  # a closed tab stops counting too
     assert sessions.count() == baseline
+
+
+def test_time_axes_label_large_times_in_plain_digits():
+    """A long session reaches t = 1e5 ms and more: Bokeh's default labels switch to 1.000e+5
+    there, and they collided on the weight-alignment plot."""
+    app = App()
+    for name, fig in app.plots.figures.items():
+        assert fig.xaxis[0].formatter.format == "0,0.[00]", name
