@@ -20,7 +20,7 @@ Working layout
 scratch buffers and :func:`_steps` runs the steps on them (without numba's reference counting, see
 :data:`_UNCOUNTED`), and the results are written back into the network's own arrays, so callers
 see the same array objects updated in place. No argument of :func:`_simulate` depends on the depth
-(no per-layer tuples), so it is compiled once -- ~20 s, then loaded from numba's on-disk cache --
+(no per-layer tuples), so it is compiled once -- ~30 s, then loaded from numba's on-disk cache --
 for every network.
 
 * Populations are numbered 0 (the input), ``k`` (pyramids of layer ``k``) and ``N + k``
