@@ -9,8 +9,9 @@ differs in four places only:
 * sums inside matrix products run in another order (NumPy's BLAS has an order of its own);
 * in the loops over weights and somata a product and a sum may be one fused multiply-add,
   rounded once (:data:`_FUSED`);
-* the rate functions use the vectorisable :func:`_exp_nonpositive` and :func:`_log1p_unit`
-  (within 2 ulp) instead of the C library, whose calls the compiler cannot vectorise;
+* the rate functions use the vectorisable :func:`_exp_nonpositive` and a log1p in two halves
+  (:func:`_log1p_reduced`, :func:`_log1p_series`), each within 2 ulp, instead of the C library,
+  whose calls the compiler cannot vectorise;
 * the logistic is :math:`1/(1+e^{-u})` rather than NumPy's :math:`\tfrac12(1+\tanh(u/2))`
   (they differ by at most one rounding of the result).
 
@@ -126,21 +127,16 @@ def _exp_nonpositive(z):
 
 
 @njit(**_UNCOUNTED)
-def _log1p_unit(t):
-    r"""``log1p(t)`` for ``0 <= t <= 1``, within 2 ulp.
+def _log1p_reduced(t):
+    r"""First half of ``log1p(t)`` for ``0 <= t <= 1``: ``s`` and what :func:`_log1p_series`
+    adds at the end (``ln 2`` or 0). ``_log1p_series(*_log1p_reduced(t))`` is within 2 ulp.
 
     Above :math:`\sqrt2 - 1` it uses :math:`\log(1+t) = \ln 2 + \log(1 + (t-1)/2)`; then
     :math:`\log(1+u) = 2\,\mathrm{atanh}(s) = 2s + s z Q(z)` with :math:`s = u/(2+u)`,
     :math:`z = s^2 \le 0.0295` and a degree-6 :math:`Q` (relative error of the result 5e-18).
+    The halves are separate so that loops over neurons can run them one after the other (see
+    :func:`_rates_reduced`).
     """
-    s, carry = _log1p_reduced(t)
-    return _log1p_series(s, carry)
-
-
-@njit(**_UNCOUNTED)
-def _log1p_reduced(t):
-    """First half of :func:`_log1p_unit`: ``s`` and what is added to the series at the end
-    (``ln 2`` or 0)."""
     high = t > _SQRT2_MINUS_1
     u = (t - 1.0) * 0.5 if high else t
     return u / (2.0 + u), _LN2 if high else 0.0
@@ -148,40 +144,28 @@ def _log1p_reduced(t):
 
 @njit(**_UNCOUNTED)
 def _log1p_series(s, carry):
-    """Second half of :func:`_log1p_unit`. The carry is 0 only for ``t <= sqrt(2) - 1``, where
-    the series is >= 0, so adding it changes nothing."""
+    """Second half of ``log1p`` (:func:`_log1p_reduced`). The carry is 0 only for
+    ``t <= sqrt(2) - 1``, where the series is >= 0, so adding it changes nothing."""
     z = s * s
     z2 = z * z
     q = ((_A0 + _A1 * z) + (_A2 + _A3 * z) * z2) + ((_A4 + _A5 * z) + _A6 * z2) * (z2 * z2)
     return (s * 2.0 + s * (z * q)) + carry
 
 
-@njit(**_UNCOUNTED)
-def _soft_rectifier(u, gamma, beta, theta):
-    r""":func:`core.transfer.soft_rectifier`, :math:`\gamma\,\mathrm{logaddexp}(0, x)` with
-    :math:`x = \beta(u-\theta)`, as :math:`\max(x, 0) + \log(1 + e^{-|x|})` like NumPy."""
-    s, carry = _log1p_reduced(_rate_decay(u, SOFT_RECTIFIER, beta, theta))
-    return _rate_finish(u, s, carry, SOFT_RECTIFIER, gamma, beta, theta)
-
-
-@njit(**_UNCOUNTED)
-def _logistic(u):
-    r""":func:`core.transfer.logistic`, as :math:`1/(1+e^{-u})` with :math:`e^{-|u|}` so that it
-    never overflows."""
-    return _rate_finish(u, _rate_decay(u, LOGISTIC, 1.0, 0.0), 0.0, LOGISTIC, 1.0, 1.0, 0.0)
-
-
-# A rate in three stages: e^{-|x|} (:func:`_rate_decay`), the reduction of the soft rectifier's
-# log1p with its division (:func:`_rates_reduced`), the rest (:func:`_rate_finish`). Loops over
-# neurons run each stage for all neurons before the next: one neuron's chain of dependent
-# operations (~115 cycles in one loop) is cut in three, so more neurons fit in the processor's
-# window of ~256 instructions in flight, which is what bounds these loops (88 soft rectifiers,
-# microbenchmark: ~500 ns in one loop, ~390 ns in two, ~360 ns in three; results bit for bit the
-# same). Branches on ``kind`` are loop-invariant: the compiler hoists them out of the loops.
+# The rate functions, as core.transfer computes them: the soft rectifier gamma * logaddexp(0, x),
+# x = beta (u - theta), as max(x, 0) + log1p(e^{-|x|}) like NumPy, and the logistic as
+# 1 / (1 + e^{-u}) with e^{-|u|}, which never overflows. Each in three stages: e^{-|x|}
+# (_rate_decay), the reduction of the soft rectifier's log1p with its division (_rates_reduced),
+# the rest (_rate_finish). Loops over neurons run each stage for all neurons before the next: one
+# neuron's chain of dependent operations (~115 cycles in one loop) is cut in three, so more
+# neurons fit in the processor's window of ~256 instructions in flight, which is what bounds
+# these loops (88 soft rectifiers, microbenchmark: ~500 ns in one loop, ~390 ns in two, ~360 ns
+# in three; results bit for bit the same). Branches on ``kind`` are loop-invariant: the compiler
+# hoists them out of the loops.
 
 @njit(**_UNCOUNTED)
 def _rate_decay(u, kind, beta, theta):
-    r"""First half of a rate: :math:`e^{-|x|}` with :math:`x = \beta(u-\theta)` (soft
+    r"""First stage of a rate: :math:`e^{-|x|}` with :math:`x = \beta(u-\theta)` (soft
     rectifier) or :math:`x = u` (logistic)."""
     x = beta * (u - theta) if kind == SOFT_RECTIFIER else u
     return _exp_nonpositive(-x if x > 0.0 else x)
