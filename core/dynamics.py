@@ -215,15 +215,29 @@ def _steps_until_learning(net, ctx):
     return max(1, int(np.ceil(remaining / ctx.p.dt - 1e-9)))
 
 
+def runaway_potential(u_P, u_I):
+    """The first ``("u_P" or "u_I", layer)`` whose potentials are non-finite or beyond
+    :data:`RUNAWAY`, or ``None``. One reduction per array: ``not max <= RUNAWAY`` is also true for
+    NaN. The divergence checks of the dynamics and of the steady state both use it."""
+    for name, potentials in (("u_P", u_P), ("u_I", u_I)):
+        for k, u in potentials.items():
+            if not np.abs(u).max() <= RUNAWAY:
+                return name, k
+    return None
+
+
+_POTENTIAL_LABELS = {"u_P": "pyramidal potential u_P", "u_I": "interneuron potential u_I"}
+
+
 def _check_finite(net, before, first_step, n_steps, ctx):
     # One reduction per array (this runs after every block, also in the dashboard's short
-    # blocks): ``not max <= RUNAWAY`` is also true for NaN, and a sum is non-finite when any
-    # entry is (or when entries near 1e308 overflow it, which is divergence as well).
-    s = net.state
-    for label, arrays in (("pyramidal potential u_P", s.u_P), ("interneuron potential u_I", s.u_I)):
-        for k, u in arrays.items():
-            if not np.abs(u).max() <= RUNAWAY:
-                _restore_and_raise(net, before, first_step, n_steps, ctx, f"{label} of layer {k}")
+    # blocks): a sum is non-finite when any entry is (or when entries near 1e308 overflow it,
+    # which is divergence as well).
+    runaway = runaway_potential(net.state.u_P, net.state.u_I)
+    if runaway is not None:
+        name, k = runaway
+        _restore_and_raise(net, before, first_step, n_steps, ctx,
+                           f"{_POTENTIAL_LABELS[name]} of layer {k}")
     for name, k, W in net.weights.items():
         if not np.isfinite(W.sum()):
             _restore_and_raise(net, before, first_step, n_steps, ctx, f"weights {name} of layer {k}")

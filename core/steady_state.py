@@ -21,7 +21,7 @@ from .compartments import Compartments, compartments
 from .equations import (apical_potential, basal_potential, interneuron_dendritic_potential,
                         interneuron_soma_steady_state, output_soma_steady_state,
                         pyramidal_soma_steady_state, top_down_potential)
-from .dynamics import RUNAWAY, model_context
+from .dynamics import RUNAWAY, model_context, runaway_potential
 from .errors import ConvergenceError, DivergenceError
 from .plasticity import apply_changes, induction_terms, steady_state_scale
 
@@ -212,15 +212,15 @@ def _is_real(value):
 
 
 def _check_settled(net, comp):
-    for label, potentials in (("u_P", comp.u_P), ("u_I", comp.u_I)):
-        for k, u in potentials.items():
-            if not np.max(np.abs(u)) <= RUNAWAY:  # NaN compares false: one pass for both
-                raise DivergenceError(
-                    f"steady state ran away: {label} of layer {k} is non-finite or exceeds "
-                    f"{RUNAWAY:g}, so no weight was changed. The weights have grown too large "
-                    f"(largest |W| = {net.weights.largest_magnitude():.3g}); reduce the learning rates "
-                    f"(eta_PP_up={net.params.eta_PP_up}, eta_IP={net.params.eta_IP}, "
-                    f"eta_PI={net.params.eta_PI}) or the initial weight scales.")
+    runaway = runaway_potential(comp.u_P, comp.u_I)
+    if runaway is not None:
+        label, k = runaway
+        raise DivergenceError(
+            f"steady state ran away: {label} of layer {k} is non-finite or exceeds "
+            f"{RUNAWAY:g}, so no weight was changed. The weights have grown too large "
+            f"(largest |W| = {net.weights.largest_magnitude():.3g}); reduce the learning rates "
+            f"(eta_PP_up={net.params.eta_PP_up}, eta_IP={net.params.eta_IP}, "
+            f"eta_PI={net.params.eta_PI}) or the initial weight scales.")
 
 
 def train_batch(net, input_rates, target_potential=None, *, method="two_pass", **solver_options):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from core import steady_state
-from core.dynamics import run
+from core.dynamics import RUNAWAY, run, runaway_potential
 from core.errors import DivergenceError
 from core.network import Network
 from core.parameters import ModelParameters
@@ -111,10 +111,18 @@ def test_divergence_stops_with_a_message_and_restores_the_network(backend):
         assert np.all(np.isfinite(u))
 
 
+def test_runaway_potential_names_the_first_non_finite_or_runaway_population():
+    calm = {1: np.zeros((1, 3)), 2: np.full((1, 2), RUNAWAY)}  # RUNAWAY itself is allowed
+    assert runaway_potential(calm, {1: np.ones((1, 2))}) is None
+    assert runaway_potential(calm, {1: np.array([[0.0, np.nan]])}) == ("u_I", 1)
+    assert runaway_potential({1: np.zeros((1, 3)), 2: np.array([[-2 * RUNAWAY, np.inf]])},
+                             {1: np.array([[np.nan, 0.0]])}) == ("u_P", 2)
+
+
 def test_steady_state_divergence_leaves_weights_unchanged():
     net = Network((10, 8, 4), ModelParameters(), seed=0)
     net.weights.W_up[1] *= 1e12
     before = net.weights.copy()
-    with pytest.raises(DivergenceError, match="no weight was changed"):
+    with pytest.raises(DivergenceError, match=r"ran away: u_P of layer \d.*no weight was changed"):
         steady_state.train_batch(net, np.full(10, 5.0), np.zeros(4))
     np.testing.assert_array_equal(before.W_up[2], net.weights.W_up[2])
