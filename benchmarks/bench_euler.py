@@ -27,6 +27,7 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 from core.dynamics import MAX_BLOCK, context, noise_size, run  # noqa: E402
+from turns import timed_in_turns  # noqa: E402  (benchmarks/, the script's directory)
 from core.network import Network  # noqa: E402
 from core.parameters import ModelParameters  # noqa: E402
 
@@ -140,7 +141,7 @@ def main():
 
 def compare(checkout, calls):
     """Steps/s of ``run()`` (numba) of this checkout's ``core`` and of ``checkout``'s, the two
-    imported side by side and called in turns (which goes first alternates): both see the same
+    imported side by side and called in turns (:func:`turns.timed_in_turns`): both see the same
     machine, so their ratio holds even while its speed drifts."""
     source = Path(checkout) / "core"
     if not (source / "dynamics.py").is_file():
@@ -155,18 +156,14 @@ def compare(checkout, calls):
         baseline = {name: importlib.import_module(f"core_baseline.{name}")
                     for name in ("dynamics", "network", "parameters")}
         runs[str(checkout)] = (baseline["dynamics"].run, fig2_network(baseline))
-        times = {name: [] for name in runs}
         for simulate, net in runs.values():
             simulate(net, BLOCK)  # compile or load, and warm up
-        for i in range(calls):
-            for name in (list(runs) if i % 2 == 0 else list(runs)[::-1]):
-                simulate, net = runs[name]
-                start = time.perf_counter()
-                simulate(net, BLOCK)
-                times[name].append(time.perf_counter() - start)
-    mine, theirs = (np.array(t) for t in times.values())
-    for name, t in times.items():
-        rates = BLOCK / np.array(t)
+        contenders = tuple(lambda simulate=simulate, net=net: simulate(net, BLOCK)
+                           for simulate, net in runs.values())
+        times = timed_in_turns([contenders] * calls)
+    mine, theirs = times.T
+    for name, t in zip(runs, times.T):
+        rates = BLOCK / t
         print(f"{name}: best {rates.max():.0f} steps/s, median {np.median(rates):.0f} "
               f"({calls} calls of {BLOCK} steps)")
     print(f"speed-up of this checkout: {theirs.sum() / mine.sum():.3f} (total times), "

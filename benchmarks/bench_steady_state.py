@@ -8,7 +8,6 @@ prints images/s of each and the ratio of their times (target: microcircuit / bac
 
 import argparse
 import os
-import time
 
 # One BLAS thread: on this 2-core machine a second thread fights whatever else runs and makes
 # timings erratic; both sides of the ratio get the same single core.
@@ -22,21 +21,16 @@ from core import steady_state  # noqa: E402
 from core.baselines import MLP  # noqa: E402
 from core.presets import get_preset  # noqa: E402
 from core.transfer import logistic_inverse, transfer_function  # noqa: E402
+from turns import timed_in_turns  # noqa: E402  (benchmarks/, the script's directory)
 
 
 def interleaved_times(first, second, batches_first, batches_second):
     """Total time of ``first`` over ``batches_first`` and of ``second`` over ``batches_second``,
-    the two taking turns batch by batch (which goes first alternates too). A mini-batch takes
+    the two taking turns batch by batch (:func:`turns.timed_in_turns`). A mini-batch takes
     ~10 ms, so whatever slows this shared machine down for longer than that slows both learners
     alike, and the ratio of the totals hardly moves with it."""
-    totals = [0.0, 0.0]
-    for i, (a, b) in enumerate(zip(batches_first, batches_second)):
-        turns = ((0, first, a), (1, second, b))
-        for which, function, batch in (turns if i % 2 == 0 else turns[::-1]):
-            start = time.perf_counter()
-            function(*batch)
-            totals[which] += time.perf_counter() - start
-    return totals
+    return timed_in_turns([(lambda a=a: first(*a), lambda b=b: second(*b))
+                           for a, b in zip(batches_first, batches_second)]).sum(axis=0)
 
 
 def main():
