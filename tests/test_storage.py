@@ -113,3 +113,81 @@ def test_zip_member_corruption_is_reported(tmp_path):
         archive.writestr("extra.npy", b"\x93NUMPY garbage")
     with pytest.raises(FileFormatError):
         storage.load(path)
+
+
+def test_a_save_removes_temporaries_abandoned_by_killed_writers_only(tmp_path):
+    """``kill -9`` during a save leaves ``.net.npz.HOST.PID.RANDOM.part``; the next save of the same
+    file removes it once PID is gone, and never touches a live writer's file or another file's."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from core import files
+
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()
+    host = files._host()
+    hour_ago = time.time() - 2 * files.LEGACY_TEMPORARY_AGE
+    abandoned = [f".net.npz.{host}.{finished.pid}.abcd_123.part", ".net.npz.old12345.part"]
+    kept = [f".net.npz.{host}.{os.getpid()}.abcd_123.part",     # a live writer (this process)
+            f".net.npz.{host}.{os.getppid()}.x1y2z3w4.part",    # another live writer
+            f".net.npz.other-host.{finished.pid}.abcd_123.part",  # on another machine: unknown
+            ".net.npz.new12345.part",                            # old-style, written just now
+            f".other.npz.{host}.{finished.pid}.abcd_123.part",   # another file's
+            f".net.npz.bak.{host}.{finished.pid}.abcd_123.part",  # ... of net.npz.bak
+            "net.npz.part"]
+    for name in abandoned + kept:
+        (tmp_path / name).write_bytes(b"partial")
+    os.utime(tmp_path / ".net.npz.old12345.part", (hour_ago, hour_ago))
+    storage.save(_trained_network(), tmp_path / "net.npz")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept + ["net.npz"])
+
+
+def test_the_expected_arrays_are_those_a_network_has():
+    for sizes in [(2, 1), (5, 4, 3, 2), (3, 1, 4, 1, 5)]:
+        for use_bias in (False, True):
+            net = Network(sizes, ModelParameters(use_bias=use_bias))
+            net.present(np.ones((3, sizes[0])))
+            arrays = storage._arrays(net)
+            expected = {f"{kind}/{name}": shape for kind in ("weights", "traces")
+                        for name, shape in storage._weight_shapes(sizes, use_bias).items()}
+            expected.update({name: (3, width)
+                             for name, width in storage._state_widths(sizes).items()})
+            assert {name: a.shape for name, a in arrays.items()} == expected
+
+
+def test_a_network_beyond_the_format_limits_is_not_saved(tmp_path, monkeypatch):
+    net = _trained_network()
+    monkeypatch.setattr(storage, "MAX_MEMBERS", 10)
+    with pytest.raises(ValueError, match="cannot save this network: it has 28 arrays, at most 10"):
+        storage.save(net, tmp_path / "net.npz")
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    net.seed = 2**130
+    with pytest.raises(ValueError, match=r"seed 136112...\(40 digits\), at most 2\*\*128 - 1"):
+        storage.to_bytes(net)
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGKILL"), reason="needs kill -9")
+def test_the_temporary_of_a_save_killed_with_sigkill_is_removed_by_the_next_save(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    target = tmp_path / "net.npz"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from core.files import write_atomically; "
+         "write_atomically(sys.argv[1], lambda h: (h.write(b'x'), h.flush(), time.sleep(60)), "
+         "binary=True)", str(target)], cwd=Path(__file__).resolve().parents[1])
+    deadline = time.monotonic() + 30
+    while not list(tmp_path.glob(".net.npz.*.part")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait()
+    assert len(list(tmp_path.glob(".net.npz.*.part"))) == 1
+    storage.save(_trained_network(), target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.npz"]
