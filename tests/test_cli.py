@@ -159,12 +159,15 @@ def test_dataset_option_is_for_classification_only(capsys):
     assert "--dataset applies to the classification experiment only" in capsys.readouterr().err
 
 
-def test_classification_reports_an_unavailable_data_set(tmp_path, monkeypatch):
+def test_classification_reports_an_unavailable_data_set_in_one_line(tmp_path, monkeypatch,
+                                                                   capsys):
     from core import data
-    from core.errors import DatasetUnavailableError
 
     monkeypatch.setenv(data.ENV_DATA_DIR, str(tmp_path / "data"))
     monkeypatch.setattr(data, "MNIST_MIRRORS", ("http://127.0.0.1:9/",))  # discard port: refused
-    with pytest.raises(DatasetUnavailableError, match="MNIST is not available"):
-        main(["reproduce", "classification", "--dataset", "mnist", "--out", str(tmp_path / "o"),
-              "--no-progress"])
+    assert main(["reproduce", "classification", "--dataset", "mnist", "--out",
+                 str(tmp_path / "o"), "--no-progress"]) == 1
+    stderr = capsys.readouterr().err
+    assert stderr.startswith("python -m core: error: MNIST is not available")
+    assert stderr.count("\n") == 1 and data.ENV_DATA_DIR in stderr
+    assert not (tmp_path / "o").exists()
