@@ -8,9 +8,11 @@ is which symbol. Numbering follows the paper (Sacramento et al. 2018, Eqs. 1-10)
 
 from __future__ import annotations
 
+import math
 import re
 
-from core.equations import basal_attenuation, euler_stability_bound, interneuron_attenuation
+from core.equations import (ACCURATE_STEP, basal_attenuation, euler_stability_bound,
+                            integration_accuracy, interneuron_attenuation)
 from core.parameters import ModelParameters
 
 VALUE_COLOR = "#1565c0"
@@ -73,28 +75,54 @@ def _title(template, params):
                             template)
 
 
+def _number(x):
+    r"""``x`` in colour for KaTeX: 3 significant digits, :math:`\infty`, or a dash where the
+    quantity is undefined (NaN)."""
+    if math.isnan(x):
+        text = r"\text{—}"
+    elif math.isinf(x):
+        text = r"\infty" if x > 0 else r"-\infty"
+    else:
+        text = f"{x:.3g}"
+    return rf"\color{{{VALUE_COLOR}}}{{{text}}}"
+
+
+def _defined(ratio, *conductances):
+    """``ratio(*conductances)``, or NaN where it is 0/0 (the equations raise ``ValueError``)."""
+    try:
+        return ratio(*conductances)
+    except ValueError:
+        return math.nan
+
+
 def derived_quantities(params):
-    """The LaTeX of the attenuation factors, the rate function and the stability bound."""
+    """The LaTeX of the attenuation factors, the rate function and the stability bound.
+
+    Renders for every parameter set (a :class:`~core.parameters.ModelParameters` refuses the
+    0/0 combinations, but a ratio that is undefined shows as a dash rather than raising).
+    """
     p = params
-    c_hidden = basal_attenuation(p.g_lk, p.g_B, p.g_A)
-    c_output = basal_attenuation(p.g_lk, p.g_B, 0.0)
-    c_inter = interneuron_attenuation(p.g_lk, p.g_D)
+    c_hidden = _defined(basal_attenuation, p.g_lk, p.g_B, p.g_A)
+    c_output = _defined(basal_attenuation, p.g_lk, p.g_B, 0.0)
+    c_inter = _defined(interneuron_attenuation, p.g_lk, p.g_D)
     bound = euler_stability_bound(p.g_lk, p.g_B, p.g_A, p.g_D, p.g_som)
-    value = lambda x: rf"\color{{{VALUE_COLOR}}}{{{x:.3g}}}"  # noqa: E731
+    accuracy = integration_accuracy(p.dt, p.g_lk, p.g_B, p.g_A, p.g_D, p.g_som)
     if p.transfer == "logistic":
         phi = r"\varphi(u) = \frac{1}{1 + e^{-u}}"
     else:
-        phi = (rf"\varphi(u) = {value(p.gamma)}\,\log\big(1 + e^{{{value(p.beta)}\,"
-               rf"(u - {value(p.theta)})}}\big)")
+        phi = (rf"\varphi(u) = {_number(p.gamma)}\,\log\big(1 + e^{{{_number(p.beta)}\,"
+               rf"(u - {_number(p.theta)})}}\big)")
     return [
         ("Dendritic attenuation",
          rf"\hat v^P_{{B,k}} = \frac{{g_B}}{{g_\mathrm{{lk}} + g_B + g_A}}\,v^P_{{B,k}} = "
-         rf"{value(c_hidden)}\,v^P_{{B,k}}\ \ (\text{{output: }}{value(c_output)}),\quad "
-         rf"\hat v^I_k = {value(c_inter)}\,v^I_k"),
+         rf"{_number(c_hidden)}\,v^P_{{B,k}}\ \ (\text{{output: }}{_number(c_output)}),\quad "
+         rf"\hat v^I_k = {_number(c_inter)}\,v^I_k"),
         ("Rate function", phi),
         ("Euler-Maruyama step",
-         rf"u \leftarrow u + {value(p.dt)}\,\frac{{du}}{{dt}} + \sigma\sqrt{{{value(p.dt)}}}\,"
-         rf"\mathcal{{N}}(0,1),\qquad \Delta t < \frac{{2}}{{g_{{\max}}}} = {value(bound)}\ \text{{ms}}"),
+         rf"u \leftarrow u + {_number(p.dt)}\,\frac{{du}}{{dt}} + \sigma\sqrt{{{_number(p.dt)}}}\,"
+         rf"\mathcal{{N}}(0,1),\qquad \Delta t < \frac{{2}}{{g_{{\max}}}} = {_number(bound)}"
+         rf"\ \text{{ms}},\quad \Delta t\,g_{{\max}} = {_number(accuracy)}"
+         rf"\ \ (\text{{accurate}} \le {ACCURATE_STEP:g})"),
     ]
 
 

@@ -46,6 +46,8 @@ Each block costs ~0.2 ms of checks and, with numba, of packing the network for t
 of a 2000-step block of the Fig. 2 network, 1 % of one of 10,000 steps."""
 MAX_NOISE_VALUES = 1 << 20
 """Most normal numbers drawn at once (8 MB), which caps the block of large networks."""
+LONGEST_PRESENTATION = 2.0 ** 62
+"""Most Euler steps one pattern is shown for (:func:`presentation_steps`), far beyond any run."""
 RUNAWAY = 1e6
 """Potentials beyond this magnitude count as diverged (a settled network stays within ~1e2)."""
 
@@ -207,26 +209,48 @@ def noise_size(net):
     return net.batch_size * (sum(net.sizes[1:]) + sum(net.sizes[k + 1] for k in net.hidden_layers))
 
 
-def _steps_until_learning(net, ctx):
-    """Steps of the current pattern's learning lag still to go (0 once plasticity is on)."""
+def presentation_steps(params):
+    r"""Euler steps of one pattern presentation: :math:`T/\Delta t` rounded, and at least one.
+
+    A presentation time shorter than half a step still shows the pattern for one step (rather
+    than for none, which would never advance): the full dynamics cannot resolve anything shorter
+    than :math:`\Delta t`. The steady-state simulator uses :math:`T` itself.
+    """
+    steps = params.presentation_time / params.dt
+    # beyond 2^62 steps (or when T / dt overflows) a pattern outlasts any run: cut it there
+    return max(1, int(round(min(steps, LONGEST_PRESENTATION))))
+
+
+def _steps_until_learning(net, ctx, block):
+    """Steps of a block of ``block`` steps before plasticity comes on: 0 once it is on, ``block``
+    when the current pattern's learning lag outlasts the block (however long the lag: the count
+    must fit the kernel's integers)."""
     remaining = ctx.p.learning_lag - net.state.pattern_time
     if remaining <= 1e-9 * ctx.p.dt:
         return 0
-    return max(1, int(np.ceil(remaining / ctx.p.dt - 1e-9)))
+    steps = np.ceil(remaining / ctx.p.dt - 1e-9)
+    return max(1, int(steps)) if steps < block else block
 
 
 def runaway_potential(u_P, u_I):
     """The first ``("u_P" or "u_I", layer)`` whose potentials are non-finite or beyond
     :data:`RUNAWAY`, or ``None``. One reduction per array: ``not max <= RUNAWAY`` is also true for
     NaN. The divergence checks of the dynamics and of the steady state both use it."""
-    for name, potentials in (("u_P", u_P), ("u_I", u_I)):
+    return _first_runaway((("u_P", u_P), ("u_I", u_I)))
+
+
+def _first_runaway(populations):
+    for name, potentials in populations:
         for k, u in potentials.items():
             if not np.abs(u).max() <= RUNAWAY:
                 return name, k
     return None
 
 
-_POTENTIAL_LABELS = {"u_P": "pyramidal potential u_P", "u_I": "interneuron potential u_I"}
+_POTENTIAL_LABELS = {"u_P": "pyramidal potential u_P", "u_I": "interneuron potential u_I",
+                     "v_B": "basal potential v_B", "v_A": "apical potential v_A",
+                     "v_I": "interneuron dendritic potential v_I",
+                     "v_TD": "top-down potential v_TD"}
 
 
 def _check_finite(net, before, first_step, n_steps, ctx):
@@ -243,6 +267,18 @@ def _check_finite(net, before, first_step, n_steps, ctx):
             _restore_and_raise(net, before, first_step, n_steps, ctx, f"weights {name} of layer {k}")
 
 
+def _check_dendrites(net, before, first_step, n_steps, ctx, comp):
+    # Weights that run away (a learning rate too large for them) need not move the somata -- the
+    # apical input with g_A = 0, the interneuron dendrite with g_D = 0 -- while the dendritic
+    # potentials they make are recorded; checked only where they are computed anyway.
+    runaway = _first_runaway((("v_B", comp.v_B), ("v_A", comp.v_A), ("v_I", comp.v_I),
+                              ("v_TD", comp.v_TD)))
+    if runaway is not None:
+        name, k = runaway
+        _restore_and_raise(net, before, first_step, n_steps, ctx,
+                           f"{_POTENTIAL_LABELS[name]} of layer {k}")
+
+
 def _restore_and_raise(net, before, first_step, n_steps, ctx, where):
     weights, state = before
     biggest = net.weights.largest_magnitude()
@@ -255,10 +291,10 @@ def _restore_and_raise(net, before, first_step, n_steps, ctx, where):
         f"(t = {first_step * p.dt:g}..{(first_step + n_steps) * p.dt:g} ms): {where} became "
         f"non-finite or exceeded {RUNAWAY:g} (largest weight then {biggest:.3g}). Likely causes: "
         f"learning rates too large for these weights (eta_PP_up={p.eta_PP_up}, eta_IP={p.eta_IP}, "
-        f"eta_PI={p.eta_PI}) or feedback too strong (g_A={p.g_A}, g_som={p.g_som}, large "
-        f"top-down/interneuron weights); dt = {p.dt} ms against the stability bound {bound:.3g} "
-        "ms. Reduce the learning rates, weight scales or dt. The network was restored to its "
-        "state before these steps.")
+        f"eta_PI={p.eta_PI}), feedback too strong (g_A={p.g_A}, g_som={p.g_som}, large "
+        f"top-down/interneuron weights) or noise too strong (sigma={p.sigma}); dt = {p.dt} ms "
+        f"against the stability bound {bound:.3g} ms. Reduce the learning rates, weight scales, "
+        "sigma or dt. The network was restored to its state before these steps.")
 
 
 def run(net, n_steps, *, record=(), record_every=1, learning=True, backend="auto"):
@@ -305,18 +341,20 @@ def run(net, n_steps, *, record=(), record_every=1, learning=True, backend="auto
         if record:
             block = min(block, record_every - net.state.steps % record_every)
         # the end of a learning lag falls inside the block: no need to cut the block there
-        learn_from = _steps_until_learning(net, ctx) if learning else block
+        learn_from = _steps_until_learning(net, ctx, block) if learning else block
         # each back end draws the generator's raw words and turns each into one normal number
         noise = net.rng.bit_generator if ctx.p.sigma > 0 else None
         before = (net.weights.copy(), net.state.copy())
         first = net.state.steps
         with np.errstate(over="ignore", invalid="ignore"):  # reported by _check_finite
             advance(net, ctx, block, noise, learn_from)
-        _check_finite(net, before, first, block, ctx)
+            _check_finite(net, before, first, block, ctx)  # (whose sums may meet inf - inf)
         done += block
         if record and net.state.steps % record_every == 0:
-            comp = compartments(net.weights, net.state.u_P, net.state.u_I, net.state.r_input,
-                                ctx.phi.phi)
+            with np.errstate(over="ignore", invalid="ignore"):  # reported by _check_dendrites
+                comp = compartments(net.weights, net.state.u_P, net.state.u_I, net.state.r_input,
+                                    ctx.phi.phi)
+            _check_dendrites(net, before, first, block, ctx, comp)
             times.append(net.state.time)
             for name in record:
                 samples[name].append(_sample(net, comp, name))
@@ -333,7 +371,7 @@ def run_patterns(net, input_rates, target_potentials=None, *, steps_per_pattern=
     target_potentials : array_like, shape (P, n_N) or (P, B, n_N), optional
         Targets (act only while ``net.nudging`` is on).
     steps_per_pattern : int, optional
-        Defaults to the presentation time :math:`T / \Delta t`.
+        Defaults to :func:`presentation_steps`, :math:`T / \Delta t` (at least one).
     **kwargs
         Passed to :func:`run`.
 
@@ -351,7 +389,7 @@ def run_patterns(net, input_rates, target_potentials=None, *, steps_per_pattern=
             raise ValueError(f"target_potentials has {len(targets)} patterns, input_rates has "
                              f"{len(inputs)}")
     if steps_per_pattern is None:
-        steps_per_pattern = int(round(net.params.presentation_time / net.params.dt))
+        steps_per_pattern = presentation_steps(net.params)
     recordings = []
     for i, pattern in enumerate(inputs):
         net.present(pattern, None if target_potentials is None else targets[i])

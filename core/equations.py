@@ -13,6 +13,8 @@ The simulator (:mod:`core.dynamics`, :mod:`core.steady_state`) calls exactly the
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -158,17 +160,81 @@ def conductance_teaching_current(u_target, u, g_som, E_exc, E_inh):
 # Dendritic attenuation and steady states of single compartments
 # --------------------------------------------------------------------------------------------
 
+def total_conductance(quantity, **conductances):
+    r"""The total conductance onto a soma, e.g. :math:`g_\mathrm{lk} + g_B + g_A`, the denominator
+    of ``quantity``.
+
+    Parameters
+    ----------
+    quantity : str
+        What is being computed, for the message (e.g. ``"the basal attenuation"``).
+    **conductances : float
+        The conductances by their parameter names, e.g. ``g_lk=0.1, g_B=1.0, g_A=0.8``.
+
+    Returns
+    -------
+    float or ndarray
+        Their sum, added in the order given (an array when a conductance is one).
+
+    Raises
+    ------
+    ValueError
+        When the sum is 0: a soma without any conductance has no fixed point, and every ratio
+        over its total conductance is 0/0. :class:`~core.parameters.ModelParameters` refuses
+        such values beforehand (:data:`~core.parameters.CONSTRAINTS`); this guards direct calls.
+    """
+    total = 0.0
+    for value in conductances.values():
+        total = total + value
+    if np.any(np.asarray(total) == 0):  # conductances may be arrays (a sweep over one of them)
+        values = ", ".join(f"{name} = {value!r}" for name, value in conductances.items())
+        raise ValueError(f"{quantity} is 0/0 for {values}: a soma needs "
+                         f"{' + '.join(conductances)} > 0")
+    return total
+
+
 def basal_attenuation(g_lk, g_B, g_A):
     r"""Attenuation of the basal prediction, :math:`\hat v^P_{B} = \frac{g_B}{g_\mathrm{lk}+g_B+g_A} v^P_B`.
 
-    Pass ``g_A = 0`` for the output layer (two-compartment neurons).
+    Parameters
+    ----------
+    g_lk, g_B, g_A : float
+        Leak, basal and apical conductances; pass ``g_A = 0`` for the output layer
+        (two-compartment neurons).
+
+    Returns
+    -------
+    float
+        In :math:`[0, 1]`. Limits: :math:`g_B = 0` gives 0 (the basal dendrite is decoupled, the
+        soma predicts the resting potential); :math:`g_\mathrm{lk} = g_A = 0` gives 1 (the soma
+        follows its basal dendrite exactly).
+
+    Raises
+    ------
+    ValueError
+        For :math:`g_\mathrm{lk} + g_B + g_A = 0`, where the ratio is 0/0 (:func:`total_conductance`).
     """
-    return g_B / (g_lk + g_B + g_A)
+    return g_B / total_conductance("the basal attenuation g_B / (g_lk + g_B + g_A)",
+                                   g_lk=g_lk, g_B=g_B, g_A=g_A)
 
 
 def interneuron_attenuation(g_lk, g_D):
-    r"""Attenuation of the interneuron dendritic prediction, :math:`\hat v^I = \frac{g_D}{g_\mathrm{lk}+g_D} v^I`."""
-    return g_D / (g_lk + g_D)
+    r"""Attenuation of the interneuron dendritic prediction, :math:`\hat v^I = \frac{g_D}{g_\mathrm{lk}+g_D} v^I`.
+
+    Returns
+    -------
+    float
+        In :math:`[0, 1]`. Limits: :math:`g_D = 0` gives 0 (the dendrite is decoupled from the
+        soma, so Eq. 8 compares the somatic rate with :math:`\varphi(0)`);
+        :math:`g_\mathrm{lk} = 0` gives 1.
+
+    Raises
+    ------
+    ValueError
+        For :math:`g_\mathrm{lk} + g_D = 0`, where the ratio is 0/0.
+    """
+    return g_D / total_conductance("the interneuron attenuation g_D / (g_lk + g_D)",
+                                   g_lk=g_lk, g_D=g_D)
 
 
 def pyramidal_soma_steady_state(basal_potential, apical_potential, g_lk, g_B, g_A):
@@ -177,26 +243,40 @@ def pyramidal_soma_steady_state(basal_potential, apical_potential, g_lk, g_B, g_
     .. math:: u^P_k = \frac{g_B v^P_{B,k} + g_A v^P_{A,k}}{g_\mathrm{lk} + g_B + g_A}
               = \hat v^P_{B,k} + \lambda_k v^P_{A,k},\quad
               \lambda_k = \frac{g_A}{g_\mathrm{lk}+g_B+g_A}
+
+    A conductance of 0 removes its compartment from the average (:math:`g_A = 0`: no feedback,
+    :math:`u^P_k = \hat v^P_{B,k}`). Raises ``ValueError`` when all three are 0 (no fixed point).
     """
-    return (g_B * basal_potential + g_A * apical_potential) / (g_lk + g_B + g_A)
+    total = total_conductance("the pyramidal fixed point", g_lk=g_lk, g_B=g_B, g_A=g_A)
+    return (g_B * basal_potential + g_A * apical_potential) / total
 
 
 def output_soma_steady_state(basal_potential, u_target, g_lk, g_B, g_som):
     r"""Fixed point of the output soma; ``u_target=None`` means no nudging.
 
     .. math:: u^P_N = \frac{g_B v^P_{B,N} + g_\mathrm{som} u^\mathrm{trgt}}{g_\mathrm{lk} + g_B + g_\mathrm{som}}
+
+    :math:`g_\mathrm{som} = 0` is the un-nudged fixed point. Raises ``ValueError`` when the
+    denominator is 0 (without a target: :math:`g_\mathrm{lk} + g_B = 0`).
     """
     if u_target is None:
-        return g_B * basal_potential / (g_lk + g_B)
-    return (g_B * basal_potential + g_som * u_target) / (g_lk + g_B + g_som)
+        return g_B * basal_potential / total_conductance("the output fixed point", g_lk=g_lk,
+                                                         g_B=g_B)
+    total = total_conductance("the nudged output fixed point", g_lk=g_lk, g_B=g_B, g_som=g_som)
+    return (g_B * basal_potential + g_som * u_target) / total
 
 
 def interneuron_soma_steady_state(dendritic_potential, u_next, g_lk, g_D, g_som):
     r"""Fixed point of Eq. (2), nudged towards the next layer's pyramidal potential.
 
     .. math:: u^I_k = \frac{g_D v^I_k + g_\mathrm{som} u^P_{k+1}}{g_\mathrm{lk} + g_D + g_\mathrm{som}}
+
+    :math:`g_D = 0` (decoupled dendrite) leaves only the nudging,
+    :math:`u^I_k = \frac{g_\mathrm{som}}{g_\mathrm{lk} + g_\mathrm{som}} u^P_{k+1}`. Raises
+    ``ValueError`` when the denominator is 0.
     """
-    return (g_D * dendritic_potential + g_som * u_next) / (g_lk + g_D + g_som)
+    total = total_conductance("the interneuron fixed point", g_lk=g_lk, g_D=g_D, g_som=g_som)
+    return (g_D * dendritic_potential + g_som * u_next) / total
 
 
 # --------------------------------------------------------------------------------------------
@@ -306,8 +386,20 @@ def low_pass_step(filtered, drive, dt, tau):
 
     Uses the exact solution for a drive held constant over the step,
     :math:`x \leftarrow \mathrm{drive} + (x - \mathrm{drive})\,e^{-\Delta t/\tau}`, which is stable for
-    any ``dt``. ``tau = 0`` returns the drive (no filtering). Used for the plasticity induction
-    (:math:`\tau_w`) and for switching inputs and targets (:math:`\tau_0`).
+    any ``dt``. Used for the plasticity induction (:math:`\tau_w`) and for switching inputs and
+    targets (:math:`\tau_0`).
+
+    Parameters
+    ----------
+    filtered : ndarray
+        :math:`x` before the step.
+    drive : ndarray
+        What the filter follows.
+    dt, tau : float
+        Step and time constant (ms). The limit :math:`\tau = 0` (where :math:`e^{-\Delta t/\tau}`
+        would be :math:`e^{-\infty} = 0`) returns a copy of the drive: no filtering, the induction
+        term is consolidated directly (:math:`\tau_w = 0`) or the pattern switches instantly
+        (:math:`\tau_0 = 0`).
     """
     if tau == 0:
         return np.array(drive, dtype=float, copy=True)
@@ -315,16 +407,48 @@ def low_pass_step(filtered, drive, dt, tau):
     return drive + (filtered - drive) * decay
 
 
+def largest_total_conductance(g_lk, g_B, g_A, g_D, g_som):
+    r"""The largest total somatic conductance :math:`g_{\max}` (1/ms) of the network.
+
+    The largest of a hidden pyramid's :math:`g_\mathrm{lk}+g_B+g_A`, a nudged output pyramid's
+    :math:`g_\mathrm{lk}+g_B+g_\mathrm{som}` and an interneuron's
+    :math:`g_\mathrm{lk}+g_D+g_\mathrm{som}`: the fastest somatic rate, :math:`1/g_{\max}` the
+    shortest membrane time constant, which the Euler step must resolve.
+    """
+    return max(g_lk + g_B + g_A, g_lk + g_B + g_som, g_lk + g_D + g_som)
+
+
 def euler_stability_bound(g_lk, g_B, g_A, g_D, g_som):
     r"""Largest stable Euler time step of the somatic leak dynamics.
 
     The explicit Euler step of :math:`du/dt = -g_\mathrm{tot} u + \dots` is stable only for
-    :math:`\Delta t < 2/g_\mathrm{tot}`. The largest total conductance among hidden pyramids
-    (:math:`g_\mathrm{lk}+g_B+g_A`), nudged output pyramids (:math:`g_\mathrm{lk}+g_B+g_\mathrm{som}`)
-    and interneurons (:math:`g_\mathrm{lk}+g_D+g_\mathrm{som}`) sets the bound.
+    :math:`\Delta t < 2/g_\mathrm{tot}`; :func:`largest_total_conductance` sets the bound.
+    Without any conductance (:math:`g_{\max} = 0`) every step is stable: ``inf``.
     """
-    total = max(g_lk + g_B + g_A, g_lk + g_B + g_som, g_lk + g_D + g_som)
+    total = largest_total_conductance(g_lk, g_B, g_A, g_D, g_som)
     return np.inf if total == 0 else 2.0 / total
+
+
+ACCURATE_STEP = 0.5
+r"""Largest :math:`\Delta t\,g_{\max}` (see :func:`largest_total_conductance`) at which the Euler
+step is accurate enough to show. Measured on the live Fig. 2 scenario (preset ``fig2-quick``,
+:math:`g_{\max} = 1.9`/ms, seed 0, 200 patterns of 10 ms) against :math:`\Delta t = 0.01` ms: the
+largest error of the output potentials, drawn as a line through the Euler points, relative to
+their largest magnitude, is about :math:`0.2\,\Delta t\,g_{\max}` at :math:`\sigma = 0` -- 3 % at
+the paper's :math:`\Delta t = 0.1` ms (:math:`\Delta t\,g_{\max} = 0.19`), 7 % at 0.38, 10 % at
+0.48, 16 % at 0.63, 28 % at 0.95. With the scenario's noise (:math:`\sigma = 0.3`) two runs differ
+by 7 % anyway, and the step's error rises above that from 0.48 on (11 %): 0.5 is where it becomes
+visible. From 1 on, each step overshoots the fixed point (:math:`1 - \Delta t\,g < 0`), the somata
+ring, which the model never does, and learning drifts: the bottom-up weights are 4 % off at 1.2,
+28 % at 1.6, 63 % at 1.7, and the run diverges at 1.9 (:math:`\Delta t = 1` ms). Euler-Maruyama
+also inflates a soma's stationary noise variance by :math:`1/(1 - \Delta t\,g/2)`, 33 % at 0.5."""
+
+
+def integration_accuracy(dt, g_lk, g_B, g_A, g_D, g_som):
+    r""":math:`\Delta t\,g_{\max}`: how large the Euler step is against the fastest somatic time
+    constant. Stable below 2 (:func:`euler_stability_bound`), accurate up to
+    :data:`ACCURATE_STEP`."""
+    return dt * largest_total_conductance(g_lk, g_B, g_A, g_D, g_som)
 
 
 # --------------------------------------------------------------------------------------------
@@ -356,13 +480,58 @@ def self_predicting_weights(W_up_next, W_down, g_lk, g_B, g_D, g_A_next):
     Returns
     -------
     W_IP, W_PI : ndarray
+
+    Raises
+    ------
+    ValueError
+        For :math:`g_D = 0`, where no self-predicting state exists (:func:`self_predicting_scale`).
     """
     scale = self_predicting_scale(g_lk, g_B, g_D, g_A_next)
     return scale * np.asarray(W_up_next, dtype=float), -np.asarray(W_down, dtype=float)
 
 
 def self_predicting_scale(g_lk, g_B, g_D, g_A_next):
-    r"""The factor :math:`\frac{g_B (g_\mathrm{lk} + g_D)}{g_D (g_\mathrm{lk} + g_B + g_A')}` relating
-    :math:`W^{IP}_{k,k}` (and interneuron thresholds) to :math:`W^{PP}_{k+1,k}` (and thresholds)
-    in the self-predicting state; see :func:`self_predicting_weights`."""
-    return g_B * (g_lk + g_D) / (g_D * (g_lk + g_B + g_A_next))
+    r"""The factor relating :math:`W^{IP}_{k,k}` (and interneuron thresholds) to
+    :math:`W^{PP}_{k+1,k}` (and thresholds) in the self-predicting state.
+
+    .. math:: \frac{g_B (g_\mathrm{lk} + g_D)}{g_D (g_\mathrm{lk} + g_B + g_A')}
+              = \frac{g_B / (g_\mathrm{lk} + g_B + g_A')}{g_D / (g_\mathrm{lk} + g_D)}
+
+    the next layer's basal attenuation over the interneuron's: it makes the interneuron's
+    attenuated dendritic potential equal the next layer's attenuated basal potential; see
+    :func:`self_predicting_weights`.
+
+    Limits: :math:`g_B = 0` gives 0 (the next layer ignores its basal input, so the interneurons
+    predict rest); :math:`g_\mathrm{lk} = 0` gives :math:`g_B/(g_B + g_A')`.
+
+    Raises
+    ------
+    ValueError
+        For :math:`g_D = 0`: the interneuron dendrite is decoupled from its soma, so no finite
+        :math:`W^{IP}_{k,k}` makes the interneurons predict the next layer -- no self-predicting
+        state exists (the factor grows without bound as :math:`g_D \to 0`; a :math:`g_D` so small
+        that the factor leaves the float range is refused alike).
+    """
+    if g_D == 0:
+        raise _no_self_predicting_state(g_lk, g_D, "the interneuron dendrite is decoupled from "
+                                                   "its soma")
+    total = total_conductance("the self-predicting scale", g_lk=g_lk, g_B=g_B, g_A_next=g_A_next)
+    denominator = g_D * total
+    if denominator > 0:
+        scale = g_B * (g_lk + g_D) / denominator
+    else:
+        # the product underflowed (conductances below ~1e-154): the same factor as the ratio of
+        # the two attenuations, which stay in range
+        attenuation = g_D / (g_lk + g_D)
+        scale = (g_B / total) / attenuation if attenuation > 0 else math.inf
+    if not math.isfinite(scale):
+        raise _no_self_predicting_state(g_lk, g_D, f"W^IP would exceed the float range "
+                                                   f"(g_D is negligible against g_lk = {g_lk!r})")
+    return scale
+
+
+def _no_self_predicting_state(g_lk, g_D, why):
+    return ValueError(
+        f"no self-predicting state exists for g_D = {g_D!r}: {why}, so no W^IP lets the "
+        "interneurons predict the next layer (W^IP = g_B (g_lk + g_D) / (g_D (g_lk + g_B + g_A')) "
+        "W^PP grows without bound as g_D -> 0); raise g_D")

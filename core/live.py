@@ -21,7 +21,7 @@ import numpy as np
 
 from . import validation
 from .baselines import MLP, cosine_similarity, forward_feedback_angle
-from .dynamics import Recording, run
+from .dynamics import Recording, presentation_steps, run
 from .errors import DivergenceError
 from .experiments import fig1, fig2, self_prediction
 from .plasticity import RATES, rate_count
@@ -35,10 +35,13 @@ HISTORY_ROWS = 5000
 """Trace samples kept for export; older ones are dropped."""
 TRACE_NEURONS = 5
 """Neurons per population whose traces are recorded (the first ones)."""
-FIRST_ESTIMATE = 20_000
-"""Steps per second assumed before the first piece has been timed."""
 MIN_PIECE = 100
-"""Fewest steps :meth:`LiveSimulation.advance_for` advances (unless capped by ``max_steps``)."""
+"""Steps :meth:`LiveSimulation.advance_for` advances while the speed is not measured yet (the
+first piece may include compiling the kernel, and is not counted)."""
+MAX_WEIGHTS = 500_000
+"""Most weights a live simulation accepts (e.g. 784-500-10 or 300-300-300-10): one Euler step of
+such a network takes ~0.5 ms compiled and ~2 ms on the NumPy path, so even a piece of
+:data:`MIN_PIECE` steps keeps a server that runs other sessions busy for 0.2 s at most."""
 MIN_RECORD_EVERY = 50
 """Fewest steps between two trace samples (5 ms at the paper's dt): every sample ends a block of
 the simulator, and a block costs ~0.3 ms of bookkeeping, more than 50 steps of the dynamics."""
@@ -171,7 +174,8 @@ PROGRESS_COLUMNS = {
     "test_error": "microcircuit test error, mean ||r_N - r_trgt||^2 on unseen patterns",
     "baseline_error": "the backprop MLP's test error on the same patterns",
     "cos_PI_vs_top_down": "cosine between W^PI_1 and -W^PP_{1,2} (1 when self-predicting)",
-    "cos_IP_vs_self_predicting": "cosine between W^IP_1 and its self-predicting value",
+    "cos_IP_vs_self_predicting": "cosine between W^IP_1 and its self-predicting value (NaN for "
+                                 "g_D = 0, where none exists)",
     "forward_feedback_angle": "angle (deg) between W^PP_{2,1} and the transposed W^PP_{1,2}",
 }
 """Columns of :attr:`Frame.progress`."""
@@ -244,6 +248,11 @@ class LiveSimulation:
         if sizes is not None and len(sizes) < 3:
             raise ValueError(f"layer_sizes must have at least one hidden layer (three numbers, "
                              f"e.g. 30-50-10) for apical potentials to exist, got {list(sizes)}")
+        if sizes is not None and validation.weight_count(sizes) > MAX_WEIGHTS:
+            raise ValueError(f"layer_sizes {'-'.join(map(str, sizes))} would need "
+                             f"{validation.weight_count(sizes):,} weights; a live simulation "
+                             f"takes at most {MAX_WEIGHTS:,} (e.g. 784-500-10), so that one "
+                             "session cannot hold up the others")
         self.seed = validation.seed(seed)
         self.network = get_preset(self.scenario.preset).make_network(
             seed=self.seed, layer_sizes=sizes, **self.scenario.overrides)
@@ -304,9 +313,9 @@ class LiveSimulation:
                                       self.scenario.baseline_learning_rate)
 
     def steps_per_pattern(self):
-        """Euler steps of one presentation, :math:`T / \\Delta t`."""
-        p = self.network.params
-        return int(round(p.presentation_time / p.dt))
+        """Euler steps of one presentation, :math:`T / \\Delta t` (at least one; see
+        :func:`core.dynamics.presentation_steps`)."""
+        return presentation_steps(self.network.params)
 
     def steps_left_in_pattern(self):
         """Euler steps until the next pattern is shown."""
@@ -352,9 +361,9 @@ class LiveSimulation:
         (at most ``max_steps``); see :meth:`advance`."""
         if not seconds > 0:
             raise ValueError(f"seconds must be > 0, got {seconds!r}")
-        # at least a few samples' worth: a slow first piece (compiling the kernel) must not
-        # shrink the next pieces to a step or two, which would then measure only overhead
-        n_steps = max(MIN_PIECE, int((self.steps_per_second or FIRST_ESTIMATE) * seconds))
+        # until a piece has been timed, a small one: the speed of a large network is unknown
+        n_steps = (MIN_PIECE if self.steps_per_second is None
+                   else max(1, int(self.steps_per_second * seconds)))
         if max_steps is not None:
             n_steps = min(n_steps, int(max_steps))
         return self.advance(n_steps, samples=samples, measure=measure)
@@ -380,7 +389,16 @@ class LiveSimulation:
         """One row of :data:`PROGRESS_COLUMNS` for the current network (each a 1-element array)."""
         net = self.network
         w = net.weights
-        W_IP, _ = net.self_predicting_weights(1)
+        try:
+            scale = net.self_predicting_scale(1)
+        except ValueError:  # g_D = 0: no self-predicting state exists to compare with
+            scale = np.nan
+        # the self-predicting W^IP_1 is scale * W^PP_{2,1}; the cosine ignores a positive factor,
+        # which for a tiny g_D would take that matrix beyond the float range
+        if scale > 0:
+            cos_IP = cosine_similarity(w.W_IP[1], w.W_up[2])
+        else:  # 0 for g_B = 0 (a zero matrix, as cosine_similarity has it) or NaN without one
+            cos_IP = 0.0 if scale == 0 else np.nan
         with np.errstate(over="ignore", invalid="ignore"):
             row = {
                 "time": net.state.time,
@@ -389,7 +407,7 @@ class LiveSimulation:
                 "baseline_error": squared_error(self.baseline.predict(self.test_inputs),
                                                 self._test_targets),
                 "cos_PI_vs_top_down": cosine_similarity(w.W_PI[1], -w.W_down[1]),
-                "cos_IP_vs_self_predicting": cosine_similarity(w.W_IP[1], W_IP),
+                "cos_IP_vs_self_predicting": cos_IP,
                 "forward_feedback_angle": forward_feedback_angle(w, 1),
             }
         return {name: np.array([float(value)]) for name, value in row.items()}

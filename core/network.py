@@ -188,11 +188,18 @@ class Network:
 
     # ---- initialisation ----------------------------------------------------------------------
     def make_self_predicting(self):
-        """Set every hidden layer's lateral weights to the analytical self-predicting state."""
+        """Set every hidden layer's lateral weights to the analytical self-predicting state.
+
+        Raises
+        ------
+        ValueError
+            For :math:`g_D = 0`, where no self-predicting state exists (the weights are left
+            as they were).
+        """
         for k in self.hidden_layers:
             self.weights.W_IP[k], self.weights.W_PI[k] = self.self_predicting_weights(k)
             if self.weights.b_IP:
-                self.weights.b_IP[k] = self._self_predicting_scale(k) * self.weights.b_up[k + 1]
+                self.weights.b_IP[k] = self.self_predicting_scale(k) * self.weights.b_up[k + 1]
 
     def self_predicting_weights(self, k):
         """:math:`(W^{IP}_{k,k}, W^{PI}_{k,k})` of the self-predicting state of hidden layer ``k``
@@ -202,7 +209,15 @@ class Network:
         return self_predicting_weights(self.weights.W_up[k + 1], self.weights.W_down[k], p.g_lk,
                                        p.g_B, p.g_D, self._g_A_next(k))
 
-    def _self_predicting_scale(self, k):
+    def self_predicting_scale(self, k):
+        r"""The factor of :math:`W^{IP}_{k,k} = c\,W^{PP}_{k+1,k}` in the self-predicting state of
+        hidden layer ``k`` (:func:`~core.equations.self_predicting_scale`).
+
+        Raises
+        ------
+        ValueError
+            For :math:`g_D = 0`, where no self-predicting state exists.
+        """
         p = self.params
         return self_predicting_scale(p.g_lk, p.g_B, p.g_D, self._g_A_next(k))
 

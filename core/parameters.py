@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import math
 import numbers
+from dataclasses import dataclass
+from typing import Callable
 
 import param
 
@@ -148,8 +150,27 @@ def _describe_bounds(bounds, inclusive_bounds):
     return f"{left}, {right}"
 
 
+MAX_CONDUCTANCE = 1000.0
+"""Largest conductance (1/ms) accepted: a membrane time constant of 1 us, 10^4 times faster than
+the paper's. Larger values mean nothing physical, and their products with potentials (up to the
+simulator's runaway limit of 1e6) would leave the float range."""
+
+
+MAX_TIME_STEP = 1000.0
+"""Longest Euler step (ms) accepted: a second, longer than the model's time constants and
+presentations (their sliders end at 500 ms), so a longer step would resolve nothing; it also keeps
+the simulated time of any run in the float range (with tiny conductances the stability bound
+alone would allow steps near 1e308 ms)."""
+
+
+MAX_THRESHOLD = 1e6
+"""Largest magnitude of the soft rectifier's threshold: a potential, and potentials beyond 1e6
+count as diverged (``core.dynamics.RUNAWAY``); a threshold further out would make every rate 0
+or a linear function too large for the squared errors to stay in the float range."""
+
+
 def _conductance(default, symbol, doc, provenance="SM?"):
-    return PaperNumber(default, bounds=(0, None), softbounds=(0, 2), step=0.01,
+    return PaperNumber(default, bounds=(0, MAX_CONDUCTANCE), softbounds=(0, 2), step=0.01,
                        symbol=symbol, provenance=provenance, doc=doc)
 
 
@@ -159,6 +180,17 @@ class ModelParameters(param.Parameterized):
     Units: time in ms, conductances in 1/ms (membrane capacitance 1), potentials and rates
     unitless, resting potential 0. Learning rates are in 1/ms: a weight changes by
     :math:`\eta \, \Delta t \, \Delta` per Euler step.
+
+    Every value inside a parameter's bounds is accepted on its own (conductances up to
+    :data:`MAX_CONDUCTANCE`, steps up to :data:`MAX_TIME_STEP`, thresholds within
+    :data:`MAX_THRESHOLD`, where the arithmetic stays in the float range); combinations that leave a quantity of the model undefined are refused by
+    the rules in :data:`CONSTRAINTS` (e.g. :math:`g_\mathrm{lk} + g_B > 0`): building with one
+    raises ``ValueError``, and setting a parameter that breaks one raises ``ValueError`` and
+    leaves the previous value in place.
+    Limits that have a meaning are simulated: :math:`g_A = 0` (no feedback), :math:`g_D = 0`
+    (interneuron dendrite decoupled; no self-predicting state exists then), :math:`g_B = 0`,
+    :math:`g_\mathrm{som} = 0`, :math:`\sigma = 0`, :math:`\tau_w = 0`, :math:`\tau_0 = 0`,
+    :math:`t_\mathrm{lag} = 0` and any :math:`\theta`.
     """
 
     # --- conductances (Eqs. 1-2 and the teaching currents) ---------------------------------
@@ -177,10 +209,13 @@ class ModelParameters(param.Parameterized):
                             "current (Urbanczik & Senn 2014's -1/3).")
 
     # --- integration -------------------------------------------------------------------------
-    dt = PaperNumber(0.1, bounds=(0, None), inclusive_bounds=(False, True), softbounds=(0.01, 1.0),
+    dt = PaperNumber(0.1, bounds=(0, MAX_TIME_STEP), inclusive_bounds=(False, True),
+                     softbounds=(0.01, 1.0),
                      step=0.01, symbol=r"\Delta t", provenance="SM?",
                      doc="Euler-Maruyama time step (ms). Must stay below the stability bound "
-                         "2 / (largest total somatic conductance).")
+                         "2 / (largest total somatic conductance); once dt x (largest total "
+                         "somatic conductance) exceeds 0.5 it is stable but visibly inaccurate "
+                         "(core.validation.integration_warning).")
     sigma = PaperNumber(0.1, bounds=(0, None), softbounds=(0, 1), step=0.01, symbol=r"\sigma",
                         provenance="SM?",
                         doc="Amplitude of the somatic background noise. Euler-Maruyama adds "
@@ -188,7 +223,9 @@ class ModelParameters(param.Parameterized):
                             "sigma * dt * N(0, 1) use a different sigma).")
     presentation_time = PaperNumber(100.0, bounds=(0, None), inclusive_bounds=(False, True),
                                     softbounds=(1, 500), step=1.0, symbol=r"T",
-                                    provenance="SM?", doc="How long each pattern is shown (ms).")
+                                    provenance="SM?",
+                                    doc="How long each pattern is shown (ms). The full dynamics "
+                                        "show it for round(T / dt) Euler steps, at least one.")
     tau_w = PaperNumber(30.0, bounds=(0, None), softbounds=(0, 100), step=1.0,
                         symbol=r"\tau_w", provenance="SM?",
                         doc="Time constant (ms) of the low-pass filter on plasticity induction "
@@ -212,7 +249,8 @@ class ModelParameters(param.Parameterized):
                         symbol=r"\gamma", provenance="paper", doc="Soft rectifier: scale of the rate.")
     beta = PaperNumber(1.0, bounds=(0, None), inclusive_bounds=(False, True), softbounds=(0.1, 5),
                        symbol=r"\beta", provenance="paper", doc="Soft rectifier: slope.")
-    theta = PaperNumber(3.0, softbounds=(-5, 5), symbol=r"\theta", provenance="paper",
+    theta = PaperNumber(3.0, bounds=(-MAX_THRESHOLD, MAX_THRESHOLD), softbounds=(-5, 5),
+                        symbol=r"\theta", provenance="paper",
                         doc="Soft rectifier: threshold.")
     use_bias = PaperBoolean(False, symbol=r"b", provenance="paper",
                             doc="Learnable threshold per neuron: an extra input fixed at 1 with a "
@@ -258,26 +296,32 @@ class ModelParameters(param.Parameterized):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self._check_reversal_potentials()
-        self.param.watch(self._revert_bad_reversal_potentials, ["E_exc", "E_inh"])
+        for constraint in CONSTRAINTS:
+            if not constraint.holds(self):
+                raise ValueError(constraint.violation(self))
+        # every parameter, so that a refused ``param.update`` is undone whole
+        self.param.watch(self._refuse_broken_constraints, list(_NAMES))
         self.revision = 0
-        self.param.watch(self._count_revision, [n for n in self.param if n != "name"])
+        self.param.watch(self._count_revision, list(_NAMES))
 
     def _count_revision(self, *events):
         # lets the simulator reuse its validated view of the values until one of them is set
         # (lists must be replaced, not changed in place, for a change to count -- as for param)
         self.revision += 1
 
-    def _check_reversal_potentials(self):
-        if not self.E_exc > self.E_inh:
-            raise ValueError(f"E_exc ({self.E_exc}) must be greater than E_inh ({self.E_inh})")
-
-    def _revert_bad_reversal_potentials(self, event):
-        if not self.E_exc > self.E_inh:
+    def _refuse_broken_constraints(self, *events):
+        # Registered before every other watcher, so a refused value reaches no one else (not even
+        # the revision count): it is put back unseen and the assignment raises. Several events
+        # arrive together from ``param.update``; all of them are put back.
+        changed = {event.name for event in events}
+        for constraint in CONSTRAINTS:
+            if changed.isdisjoint(constraint.names) or constraint.holds(self):
+                continue
+            message = constraint.refusal(self, [e for e in events if e.name in constraint.names])
             with param.parameterized.discard_events(self):
-                setattr(self, event.name, event.old)
-            raise ValueError(f"{event.name} = {event.new} rejected: E_exc must be greater than E_inh "
-                         f"(now E_exc = {self.E_exc}, E_inh = {self.E_inh})")
+                for event in events:
+                    setattr(self, event.name, event.old)
+            raise ValueError(message)
 
     def values(self):
         """The parameter values as a plain ``dict`` (JSON-serialisable)."""
@@ -294,6 +338,62 @@ def parameter_names():
 
 
 _NAMES = tuple(name for name in ModelParameters.param if name != "name")
+
+
+@dataclass(frozen=True)
+class Constraint:
+    r"""A rule relating several parameters that their bounds alone cannot state.
+
+    Each value may lie inside its own bounds while the combination means nothing (a 0/0 in the
+    model); :class:`ModelParameters` refuses such a combination when it is built and, when one
+    parameter is set, puts the previous value back and raises.
+
+    Attributes
+    ----------
+    names : tuple of str
+        The parameters it relates.
+    rule : str
+        The rule as written in messages, e.g. ``"g_lk + g_B > 0"``.
+    holds : callable
+        ``holds(params)`` is true when the rule is satisfied.
+    reason : str
+        What would be undefined without it.
+    """
+
+    names: tuple
+    rule: str
+    holds: Callable
+    reason: str
+
+    def _now(self, params):
+        return ", ".join(f"{name} = {getattr(params, name)!r}" for name in self.names)
+
+    def violation(self, params):
+        """The message for a combination that breaks the rule (e.g. when it is built)."""
+        return f"{self.rule} is required, got {self._now(params)}: {self.reason}"
+
+    def refusal(self, params, events):
+        """The message for an assignment (``events``, not yet undone) that broke the rule."""
+        events = sorted(events, key=lambda event: self.names.index(event.name))
+        refused = ", ".join(f"{e.name} = {e.new!r}" for e in events)
+        kept = ", ".join(f"{e.name} stays {e.old!r}" for e in events)
+        others = [name for name in self.names if name not in {e.name for e in events}]
+        hint = f"; change {' or '.join(others)} first" if others else ""
+        return (f"{refused} rejected ({kept}): {self.rule} is required, and that would make "
+                f"{self._now(params)}: {self.reason}{hint}")
+
+
+CONSTRAINTS = (
+    Constraint(("E_exc", "E_inh"), "E_exc > E_inh", lambda p: p.E_exc > p.E_inh,
+               "the teaching conductances g_exc and g_inh divide by E_exc - E_inh"),
+    Constraint(("g_lk", "g_B"), "g_lk + g_B > 0", lambda p: p.g_lk + p.g_B > 0,
+               "an output soma without a target would have no conductance at all, and its "
+               "dendritic attenuation g_B / (g_lk + g_B) would be 0/0"),
+    Constraint(("g_lk", "g_D"), "g_lk + g_D > 0", lambda p: p.g_lk + p.g_D > 0,
+               "an interneuron soma would have no conductance but its teaching input, and its "
+               "dendritic attenuation g_D / (g_lk + g_D) (Eq. 8) would be 0/0"),
+)
+"""Every rule relating several parameters; see :class:`Constraint`."""
 
 
 def parameter_table():

@@ -223,6 +223,31 @@ def _check_settled(net, comp):
             f"eta_PI={net.params.eta_PI}) or the initial weight scales.")
 
 
+_RATE_NAMES = {"W_up": "eta_PP_up", "b_up": "eta_PP_up", "W_down": "eta_PP_down",
+               "W_IP": "eta_IP", "b_IP": "eta_IP", "W_PI": "eta_PI"}
+
+
+LARGE_CHANGE_FACTOR = 1e100
+r"""Above this :math:`\eta\,(T - t_\mathrm{lag})` the weight changes of :func:`train_batch` are
+checked for overflow. Below it they cannot overflow: the settled potentials are below
+:data:`~core.dynamics.RUNAWAY` (else the batch stops earlier), so rates and induction terms stay
+many orders of magnitude below the float range. The check costs 6-11 % of a batch."""
+
+
+def _check_changes(changes, p, rates, duration):
+    # eta (T - t_lag) has no upper bound: a large enough product overflows the weight change
+    # (one reduction per matrix; an overflowing sum is divergence as well)
+    for name, k, change in changes.items():
+        if rates[name][k] * duration > LARGE_CHANGE_FACTOR and not np.isfinite(change.sum()):
+            rate = _RATE_NAMES[name]
+            raise DivergenceError(
+                f"steady state: the change of {name} in layer {k} is not finite, so no weight "
+                f"was changed. The learning rate times the presentation time, eta (T - t_lag) = "
+                f"{rates[name][k]:g} x {duration:g} ms, is too large ({rate}="
+                f"{getattr(p, rate)}, presentation_time={p.presentation_time}, "
+                f"learning_lag={p.learning_lag}); reduce them.")
+
+
 def train_batch(net, input_rates, target_potential=None, *, method="two_pass", **solver_options):
     r"""Settle a mini-batch and apply the plasticity rules (Eqs. 7-10) once.
 
@@ -245,7 +270,8 @@ def train_batch(net, input_rates, target_potential=None, *, method="two_pass", *
     Raises
     ------
     DivergenceError
-        When the settled potentials are non-finite or run away; the weights are left unchanged.
+        When the settled potentials are non-finite or run away, or a weight change overflows;
+        the weights are left unchanged.
     """
     if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -260,9 +286,11 @@ def train_batch(net, input_rates, target_potential=None, *, method="two_pass", *
     # the changes are weight-sized: reuse the last call's arrays instead of reallocating, and let
     # the induction terms come out already multiplied by eta (T - t_lag)
     duration = max(p.presentation_time - p.learning_lag, 0.0)
-    changes = induction_terms(net.weights, comp, p, phi, rates_table,
-                              out=net._induction_buffers,
-                              scale=steady_state_scale(rates_table, duration))
+    with np.errstate(over="ignore", invalid="ignore"):  # reported by _check_changes
+        changes = induction_terms(net.weights, comp, p, phi, rates_table,
+                                  out=net._induction_buffers,
+                                  scale=steady_state_scale(rates_table, duration))
+        _check_changes(changes, p, rates_table, duration)
     apply_changes(net.weights, changes)
     net._induction_buffers = changes
     return comp

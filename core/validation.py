@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .equations import euler_stability_bound
+from .equations import (ACCURATE_STEP, euler_stability_bound, integration_accuracy,
+                        largest_total_conductance)
 
 
 def as_finite_array(name, value, shape_tail=None, *, ndim_allowed=(1, 2)):
@@ -92,14 +93,19 @@ def layer_sizes(sizes, name="layer_sizes"):
     if len(sizes) < 2 or any(n < 1 for n in sizes):
         raise ValueError(f"{name} must list at least an input and an output layer, each with "
                          f">= 1 neuron, got {sizes!r}")
-    # bottom-up and top-down weights plus the two lateral matrices of every hidden layer
-    n_weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:])) + \
-        sum(3 * a * b for a, b in zip(sizes[1:-1], sizes[2:]))
+    n_weights = weight_count(sizes)
     if n_weights > MAX_WEIGHTS:
         raise ValueError(f"{name} = {sizes!r} would need {n_weights:.3g} weights; at most "
                          f"{MAX_WEIGHTS:.0e} are supported (the paper's largest network, "
                          "784-500-500-10, has 1.4 million)")
     return tuple(sizes)
+
+
+def weight_count(sizes):
+    """Weights of a network of ``sizes`` (valid layer sizes): bottom-up weights, and top-down
+    weights plus the two lateral matrices of every hidden layer."""
+    return sum(a * b for a, b in zip(sizes[:-1], sizes[1:])) + \
+        sum(3 * a * b for a, b in zip(sizes[1:-1], sizes[2:]))
 
 
 def count(name, value, minimum=0):
@@ -145,3 +151,35 @@ def time_step(params):
             f"g_A={params.g_A}, g_D={params.g_D}, g_som={params.g_som}; choose dt < {bound:.4g} "
             "(0.1 ms is the paper's)")
     return params.dt
+
+
+def integration_warning(params):
+    r"""One line on what is wrong with ``dt`` for the current conductances, or ``None``.
+
+    The simulator refuses a ``dt`` at or beyond the Euler stability bound (:func:`time_step`);
+    below it, a step longer than :data:`~core.equations.ACCURATE_STEP` times the shortest
+    membrane time constant, :math:`\Delta t\,g_{\max} > 0.5`, runs but draws visibly wrong
+    transients (and from :math:`\Delta t\,g_{\max} = 1` on, ringing somata and drifting weights).
+    The dashboard shows this line next to the parameters.
+
+    Returns
+    -------
+    str or None
+        ``None`` when ``dt`` is accurate; otherwise the stability error's message (the simulator
+        will refuse to run) or a warning that names ``dt``, :math:`\Delta t\,g_{\max}` and the
+        largest accurate ``dt``.
+    """
+    try:
+        time_step(params)
+    except ValueError as error:
+        return str(error)
+    p = params
+    ratio = integration_accuracy(p.dt, p.g_lk, p.g_B, p.g_A, p.g_D, p.g_som)
+    if not ratio > ACCURATE_STEP:
+        return None
+    g_max = largest_total_conductance(p.g_lk, p.g_B, p.g_A, p.g_D, p.g_som)
+    effect = ("each step overshoots the fixed point, so the somata ring and learning drifts"
+              if ratio >= 1 else "transients are off by 10 % or more")
+    return (f"dt = {p.dt:g} ms is stable but inaccurate for g_max = {g_max:.3g}/ms (the largest "
+            f"total somatic conductance): dt x g_max = {ratio:.2f} > {ACCURATE_STEP:g}, {effect}; "
+            f"choose dt <= {ACCURATE_STEP / g_max:.3g} ms")

@@ -30,7 +30,7 @@ def test_bad_learning_rates_are_refused(rates):
 
 
 def test_error_message_names_value_and_range():
-    with pytest.raises(ValueError, match=r"'g_A' = -0.5 is out of range; allowed: \[0, inf\)"):
+    with pytest.raises(ValueError, match=r"'g_A' = -0.5 is out of range; allowed: \[0, 1000.0\]"):
         ModelParameters(g_A=-0.5)
 
 

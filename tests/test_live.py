@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from core import live
 from core.baselines import angle_degrees
 from core.live import (PROGRESS_COLUMNS, SCENARIOS, LiveSimulation, TraceHistory,
                        fit_rates_to_depth)
@@ -100,6 +101,24 @@ def test_advance_for_respects_max_steps_and_learns_its_speed():
     sim.advance_for(0.02)
     assert sim.steps_per_second > 0
     assert sim.simulated_ms_per_second() == pytest.approx(sim.steps_per_second * 0.1)
+
+
+def test_advance_for_fits_its_budget_whatever_the_network():
+    """Until a piece has been timed, a piece is small; afterwards it fits the budget even when
+    that is fewer steps than the first pieces took (a large network on the NumPy path)."""
+    sim = LiveSimulation("fig2")
+    assert sim.advance_for(10.0).steps == live.MIN_PIECE  # the speed is not known yet
+    sim.steps_per_second = 1000.0  # as if measured on a network of 1 ms per step
+    assert sim.advance_for(0.012).steps == 12
+    assert sim.advance_for(1e-6).steps == 1
+
+
+def test_a_live_simulation_refuses_networks_that_would_hold_up_a_server():
+    with pytest.raises(ValueError, match=r"1000-1000-1000 would need 5,000,000 weights; a live "
+                                         r"simulation takes at most 500,000"):
+        LiveSimulation("fig2", layer_sizes=[1000, 1000, 1000])
+    largest = LiveSimulation("fig2", layer_sizes=[784, 500, 10])
+    assert largest.advance(2).error is None
 
 
 def test_custom_sizes_need_a_hidden_layer_and_adapt_the_rates():

@@ -2,7 +2,9 @@
 
 import pytest
 
-from core.parameters import PROVENANCES, ModelParameters, parameter_names, parameter_table
+from core.parameters import (CONSTRAINTS, MAX_CONDUCTANCE, MAX_THRESHOLD, MAX_TIME_STEP,
+                             PROVENANCES, ModelParameters, parameter_names,
+                             parameter_table)
 from core.presets import PRESETS, get_preset
 
 
@@ -59,3 +61,21 @@ def test_widget_labels_are_the_papers_symbols_in_plain_text():
     assert ModelParameters.param["dt"].label == "Δt"
     assert ModelParameters.param["tau_w"].label == "τ_w"
     assert ModelParameters.param["eta_PP_up"].label == "η^PP_k,k-1"
+
+
+def test_every_cross_parameter_rule_relates_real_parameters_and_holds_for_the_defaults():
+    for constraint in CONSTRAINTS:
+        assert set(constraint.names) <= set(parameter_names()), constraint.rule
+        assert constraint.holds(ModelParameters()), constraint.rule
+        for preset in PRESETS.values():
+            assert constraint.holds(preset.make_parameters()), (preset.name, constraint.rule)
+
+
+@pytest.mark.parametrize("name, value, allowed", [
+    ("g_B", 1000.5, r"\[0, 1000.0\]"), ("dt", 1000.5, r"\(0, 1000.0\]"),
+    ("theta", -2e6, r"\[-1000000.0, 1000000.0\]")])
+def test_values_beyond_the_arithmetic_are_out_of_range(name, value, allowed):
+    # up to the limits themselves, values are accepted
+    ModelParameters(g_B=MAX_CONDUCTANCE, dt=MAX_TIME_STEP, theta=-MAX_THRESHOLD)
+    with pytest.raises(ValueError, match=rf"'{name}' = {value!r} is out of range; allowed: {allowed}"):
+        ModelParameters(**{name: value})

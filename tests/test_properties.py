@@ -11,6 +11,7 @@ import io
 import json
 import math
 import re
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -23,14 +24,15 @@ from core.dynamics import BACKENDS, Recording, run, run_patterns
 from core.errors import ConvergenceError, DivergenceError, FileFormatError
 from core.live import SCENARIOS, LiveSimulation
 from core.network import Network
-from core.parameters import (ModelParameters, PaperBoolean, PaperNumber, PaperRates, PaperSelector,
-                             parameter_names)
+from core.parameters import (CONSTRAINTS, ModelParameters, PaperBoolean, PaperNumber, PaperRates,
+                             PaperSelector, parameter_names)
 
 PROPERTY = settings(max_examples=40, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow])
 FEW = settings(PROPERTY, max_examples=12)
 
 NAMES = parameter_names()
+_DEFAULTS = {name: ModelParameters.param[name].default for name in NAMES}
 NUMBERS = [n for n in NAMES if isinstance(ModelParameters.param[n], PaperNumber)]
 RATES = [n for n in NAMES if isinstance(ModelParameters.param[n], PaperRates)]
 SWITCHES = [n for n in NAMES if isinstance(ModelParameters.param[n], PaperBoolean)]
@@ -151,8 +153,12 @@ def valid_parameters(draw):
     """Any accepted parameter values, mostly defaults, some extreme."""
     chosen = draw(st.lists(st.sampled_from(NUMBERS), max_size=3, unique=True))
     values = {name: draw(_number_value(name)) for name in chosen}
-    if "E_exc" in values or "E_inh" in values:
-        values.pop("E_exc", None), values.pop("E_inh", None)
+    # combinations that a rule of core.parameters.CONSTRAINTS refuses are not accepted values
+    for constraint in CONSTRAINTS:
+        combined = SimpleNamespace(**{**_DEFAULTS, **values})
+        if not constraint.holds(combined):
+            for name in constraint.names:
+                values.pop(name, None)
     values["transfer"] = draw(st.sampled_from(ModelParameters.param["transfer"].objects))
     values["use_bias"] = draw(st.booleans())
     return ModelParameters(**values)
