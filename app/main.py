@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import sys
 import time
 from pathlib import Path
@@ -25,8 +26,11 @@ from core.errors import FileFormatError  # noqa: E402
 from core.live import SCENARIOS, LiveSimulation  # noqa: E402
 from core.plasticity import RATES, rate_count  # noqa: E402
 from core.parameters import ModelParameters, plain_symbol  # noqa: E402
+from core.validation import integration_warning  # noqa: E402
 import sessions  # noqa: E402
 from equation_panel import equations  # noqa: E402
+from inputs import (StrictField, format_number, parse_layer_sizes, parse_rate,  # noqa: E402
+                    parse_seed, plain_text_html)
 from plots import LivePlots  # noqa: E402
 
 pn.extension("katex")
@@ -41,26 +45,25 @@ MIN_TICK_BUDGET_S = 0.0075
 """But a tick simulates at least this long: about what streaming its rows costs, so that a server
 crowded with playing sessions still spends half its time simulating (they update less often)."""
 SAMPLES_PER_TICK = 20
+STEP_SAMPLES = 100
+"""Trace samples that Step one pattern asks for over the whole pattern."""
+STEP_BUDGET_S = 0.1
+"""Wall time one piece of a Step may simulate while a server runs other sessions: a pattern too
+long for that (a large network, a long T, a small dt) continues over the next ticks."""
 STATUS_EVERY_S = 1.0
 MEASURE_EVERY_S = 0.5
-SLIDERS = ["g_lk", "g_B", "g_A", "g_D", "g_som", "sigma", "dt", "presentation_time", "tau_w",
+SLIDERS = ["g_lk", "g_B", "g_A", "g_D", "g_som", "dt", "sigma", "presentation_time", "tau_w",
            "tau_0", "learning_lag", "theta"]
 SWITCHES = ["learn_PP_up", "learn_IP", "learn_PI", "learn_PP_down"]
+ALERT_STYLE = """
+:host(.app-message) { background: #fff3cd; color: #664d03; border: 1px solid #ffe69c;
+                      border-radius: 4px; padding: 0 12px; }
+"""
 SPEEDS = {"as fast as possible": 0, "5 s per second": 5000, "1 s per second": 1000,
           "200 ms per second": 200, "50 ms per second (slow motion)": 50}
 
 
-def parse_layer_sizes(text):
-    """``"30-50-10"`` (or commas/spaces) -> ``[30, 50, 10]``; empty -> ``None``."""
-    text = text.strip()
-    if not text:
-        return None
-    parts = [part for part in text.replace(",", " ").replace("-", " ").split()]
-    try:
-        return [int(part) for part in parts]
-    except ValueError:
-        raise ValueError(f"layer sizes {text!r}: write whole numbers separated by '-', "
-                         "e.g. 30-50-10") from None
+log = logging.getLogger(__name__)
 
 
 class App(pn.viewable.Viewer):
@@ -75,7 +78,8 @@ class App(pn.viewable.Viewer):
     speed = param.Selector(objects=SPEEDS, default=0, doc="Simulated time per wall-clock second.")
     running = param.Boolean(default=False, doc="Play (on) or pause (off).")
     status = param.String(default="")
-    message = param.String(default="", doc="Why the run paused, when it did.")
+    message = param.String(default="", doc="Why the run paused or an input was refused, when one "
+                                           "was (shown as plain text).")
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -83,12 +87,17 @@ class App(pn.viewable.Viewer):
         self.document = pn.state.curdoc
         self._conductor = sessions.conductor
         self._status_shown = self._measured = 0.0
+        self._refused = False  # the message says an input was refused (the next good one clears it)
+        self._step_left = 0  # steps of a Step still to run, over the next ticks
+        self._choice_error = None
+        self._step_record_every = None
         self._plots_area = pn.Column(sizing_mode="stretch_width")
         self._controls_area = pn.Column(sizing_mode="stretch_width")
         self._equations_area = pn.Column(sizing_mode="stretch_width")
         self._description = pn.pane.Markdown(sizing_mode="stretch_width")
         self._build_buttons()
         self._build()
+        self.param.watch(self._choice_changed, ["scenario", "seed", "layer_sizes"])
         if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
             pn.state.on_session_destroyed(self._session_destroyed)
 
@@ -100,9 +109,17 @@ class App(pn.viewable.Viewer):
         self._nudging = pn.widgets.Toggle.from_param(
             self.param.nudging, label=self.param.nudging.rx.where(
                 "Nudging on: target shown (click: off)", "Nudging off (click: show the target)"))
-        self._alert = pn.pane.Alert(self.param.message, alert_type="warning", visible=False,
-                                    sizing_mode="stretch_width")
-        self.param.watch(lambda event: setattr(self._alert, "visible", bool(event.new)), "message")
+        # plain text: a message may quote what a student typed or what an uploaded file holds
+        self._alert = pn.pane.HTML("", visible=False, sizing_mode="stretch_width",
+                                   stylesheets=[ALERT_STYLE], css_classes=["app-message"])
+        self.param.watch(self._show_message, "message")
+        self._seed_field = StrictField(
+            "Seed", str(self.seed), lambda text: self._set_seed(text), self._refuse)
+        self._sizes_field = StrictField(
+            "Layer sizes", self.layer_sizes, lambda text: self._set_layer_sizes(text),
+            self._refuse, placeholder="e.g. 30-50-10 (empty: the scenario's)")
+        self.param.watch(lambda event: self._seed_field.show(str(event.new)), "seed")
+        self.param.watch(lambda event: self._sizes_field.show(event.new), "layer_sizes")
         self._step = pn.widgets.Button(label="Step one pattern")
         self._step.on_click(lambda event: self.step())
         self._reset = pn.widgets.Button(label="Reset")
@@ -120,19 +137,41 @@ class App(pn.viewable.Viewer):
                                     label="Network (.npz)"),
         ]
 
-    @param.depends("scenario", "seed", "layer_sizes", watch=True)
+    def _choice_changed(self, *events):
+        """Scenario, seed or layer sizes changed: rebuild, or refuse and restore the old choice."""
+        self._choice_error = None
+        try:
+            self._build()
+        except ValueError as error:
+            with param.parameterized.discard_events(self):
+                for event in events:
+                    setattr(self, event.name, event.old)
+            self._seed_field.show(str(self.seed))
+            self._sizes_field.show(self.layer_sizes)
+            self._choice_error = error
+            self._refuse(error)
+
     def _build(self):
-        """A fresh simulation of the chosen scenario (the play loop pauses)."""
-        self.running = False
+        """A fresh simulation of the chosen scenario (the play loop pauses).
+
+        Raises
+        ------
+        ValueError
+            When the chosen sizes cannot be built (the running simulation is kept); at the first
+            build the scenario's own sizes are used instead.
+        """
         try:
             simulation = LiveSimulation(self.scenario, seed=self.seed,
                                         layer_sizes=parse_layer_sizes(self.layer_sizes))
-        except ValueError as error:
-            self.message = f"Not changed: {error}"
+        except ValueError:
             if hasattr(self, "simulation"):
-                return
+                raise
+            self.layer_sizes = ""
             simulation = LiveSimulation(self.scenario, seed=self.seed)
+        self.running = False
+        self._step_left = 0
         self.simulation = simulation
+        self._refused = False
         self.message = ""
         self.nudging = simulation.network.nudging
         self.plots = LivePlots(simulation)
@@ -154,24 +193,53 @@ class App(pn.viewable.Viewer):
 
     def _parameter_controls(self):
         params = self.simulation.network.params
-        sliders = pn.Param(params, parameters=SLIDERS, show_name=False,
-                           widgets={name: {"throttled": True} for name in SLIDERS})
+        self._sliders = {name: self._slider(params, name) for name in SLIDERS}
+        # says when dt is stable but too coarse for the conductances (the run goes on)
+        self._accuracy_note = pn.pane.HTML("", sizing_mode="stretch_width",
+                                           stylesheets=[ALERT_STYLE], css_classes=["app-message"])
+        self._show_accuracy()
         switches = pn.Param(params, parameters=SWITCHES, show_name=False)
         return [pn.pane.Markdown("**Parameters** (the equations below show where each acts)"),
-                sliders, pn.pane.Markdown("**Learning rates** (per layer, 1/ms)"),
+                pn.Column(*self._sliders.values(), self._accuracy_note,
+                          sizing_mode="stretch_width"),
+                pn.pane.Markdown("**Learning rates** (per layer, 1/ms)"),
                 *self._rate_inputs(params), pn.pane.Markdown("**Plastic weights**"), switches]
 
+    def _slider(self, params, name):
+        """A slider over the parameter's soft bounds that applies a value on release, or refuses
+        it with a message and moves back (the model may refuse a combination of values)."""
+        declared = ModelParameters.param[name]
+        value = getattr(params, name)
+        low, high = declared.get_soft_bounds()
+        slider = pn.widgets.FloatSlider(label=declared.label, start=min(low, value),
+                                        end=max(high, value),
+                                        step=declared.step or (high - low) / 100, value=value,
+                                        sizing_mode="stretch_width")
+
+        def released(event):
+            try:
+                setattr(params, name, event.new)
+            except ValueError as error:
+                slider.value = getattr(params, name)
+                self._refuse(error)
+                return
+            self._accepted()
+
+        slider.param.watch(released, "value_throttled")
+        return slider
+
     def _rate_inputs(self, params):
-        """One number field per layer and weight matrix, writing back the whole list."""
-        widgets = []
+        """One text field per layer and weight matrix, writing back the whole list."""
+        self._rate_fields = {}
         for name in RATES:
             symbol = plain_symbol(ModelParameters.param[name].symbol)
-            for layer, value in enumerate(self._layer_rates(params, name), start=1):
-                field = pn.widgets.FloatInput(label=f"{symbol}, layer {layer}", value=value,
-                                              start=0.0, step=value / 10 or 0.001, width=140)
-                field.param.watch(self._rate_setter(name, layer - 1), "value")
-                widgets.append(field)
-        return [pn.GridBox(*widgets, ncols=2)]
+            self._rate_fields[name] = [
+                StrictField(f"{symbol}, layer {layer}", format_number(value),
+                            self._rate_setter(name, layer - 1, f"{symbol}, layer {layer}"),
+                            self._refuse, width=140)
+                for layer, value in enumerate(self._layer_rates(params, name), start=1)]
+        fields = [field.widget for fields in self._rate_fields.values() for field in fields]
+        return [pn.GridBox(*fields, ncols=2)]
 
     def _layer_rates(self, params, name):
         """``name``'s rates, one per layer (a single rate stands for every layer)."""
@@ -179,20 +247,61 @@ class App(pn.viewable.Viewer):
         count = rate_count(name, self.simulation.network.n_layers)
         return rates * count if len(rates) == 1 else rates
 
-    def _rate_setter(self, name, index):
-        def set_rate(event):
+    def _rate_setter(self, name, index, label):
+        def set_rate(text):
             params = self.simulation.network.params
             rates = self._layer_rates(params, name)
-            rates[index] = event.new
-            try:
-                setattr(params, name, rates)
-            except ValueError as error:
-                self.message = f"Not changed: {error}"
+            rates[index] = parse_rate(text, label)
+            setattr(params, name, rates)  # may refuse too (ValueError)
+            self._accepted()
         return set_rate
 
+    def _set_seed(self, text):
+        self.seed = parse_seed(text, self.param.seed.bounds[1])
+
+    def _set_layer_sizes(self, text):
+        parse_layer_sizes(text)  # refuses bad text before anything is rebuilt
+        self.layer_sizes = text
+        if self._choice_error is not None:  # the sizes parsed but could not be built
+            raise self._choice_error
+
+    # ---- messages --------------------------------------------------------------------------
+    def _refuse(self, error):
+        """An input was refused: say which and why; the last good value stays."""
+        self._refused = True
+        self.message = f"Not changed: {error}"
+
+    def _accepted(self):
+        """An input was applied: a message about an earlier refused one no longer holds."""
+        if self._refused:
+            self._refused = False
+            self.message = ""
+
+    def _show_message(self, event):
+        self._alert.object = plain_text_html(event.new)
+        self._alert.visible = bool(event.new)
+
     def _parameter_changed(self, *events):
+        for event in events:  # changed here or elsewhere (a notebook, a loaded file)
+            self._show_value(event.name, event.new)
+        self._show_accuracy()
         self._show_equations()
         self._changed()
+
+    def _show_accuracy(self):
+        warning = integration_warning(self.simulation.network.params)
+        self._accuracy_note.object = plain_text_html(warning or "")
+        self._accuracy_note.visible = warning is not None
+
+    def _show_value(self, name, value):
+        """Put the model's current ``value`` of ``name`` into its widgets."""
+        if name in self._sliders:
+            slider = self._sliders[name]
+            slider.start, slider.end = min(slider.start, value), max(slider.end, value)
+            slider.value = value
+        for index, field in enumerate(self._rate_fields.get(name, [])):
+            rates = self._layer_rates(self.simulation.network.params, name)
+            field.show(format_number(rates[index]))
 
     def _show_equations(self):
         texts = []
@@ -225,6 +334,12 @@ class App(pn.viewable.Viewer):
         except FileFormatError as error:
             self.message = f"Not loaded (the running network is unchanged): {error}"
             return
+        except Exception as error:  # noqa: BLE001 -- whatever a hostile file does, the session
+            # lives; the log gets the kind of failure, never the uploaded bytes
+            log.error("an uploaded network file failed with %s", type(error).__name__)
+            self.message = ("Not loaded (the running network is unchanged): not a network file "
+                            "saved by this app")
+            return
         self.running = False
         self.simulation.replace_network(network)
         self.nudging = network.nudging
@@ -233,19 +348,46 @@ class App(pn.viewable.Viewer):
 
     def make_self_predicting(self):
         """Set the lateral weights to the analytical self-predicting state (apical silence)."""
-        self.simulation.network.make_self_predicting()
+        try:
+            self.simulation.network.make_self_predicting()
+        except ValueError as error:  # e.g. no such state for the current conductances
+            self._refuse(error)
+            return
         self.message = "Lateral weights set to the self-predicting state."
 
     def step(self):
-        """Simulate until the end of the current pattern (a whole pattern if it just ended)."""
+        """Simulate until the end of the current pattern (a whole pattern if it just ended).
+
+        Under a server (or in a notebook's event loop) each piece simulates for at most
+        :data:`STEP_BUDGET_S` and the play loop runs the rest over its next ticks, so a long
+        pattern never holds the other sessions up; elsewhere (a script) the pattern runs at once.
+        """
+        self.running = False
         n_steps = self.simulation.steps_left_in_pattern()
         if n_steps <= 0:
             n_steps = self.simulation.steps_per_pattern()
-        self._show_frame(self.simulation.advance(n_steps, samples=100))
+        self._step_left = self._step_total = n_steps
+        self._continue_step()
+        if self._step_left > 0:
+            self._conductor.play(self)
+
+    def _continue_step(self):
+        if sessions.can_tick_later():
+            frame = self.simulation.advance_for(STEP_BUDGET_S, max_steps=self._step_left,
+                                                samples=STEP_SAMPLES)
+        else:
+            frame = self.simulation.advance(self._step_left, samples=STEP_SAMPLES)
+        self._step_left = 0 if frame.error or not frame.steps else self._step_left - frame.steps
+        if self._step_left <= 0 and not self.running:
+            self._conductor.pause(self)
+        self._show_frame(frame)
 
     def tick(self):
         """One update of the play loop: simulate for the time budget, then stream to the plots."""
         if self.simulation is None:
+            return
+        if self._step_left > 0 and not self.running:
+            self._continue_step()
             return
         max_steps = None
         if self.speed:
@@ -278,9 +420,14 @@ class App(pn.viewable.Viewer):
         net = self.simulation.network
         apical = frame.traces["apical_sq"]
         apical_text = f" · mean v_A² = {apical[-1]:.3g}" if len(apical) else ""
-        return (f"t = {net.state.time:.1f} ms · {self.simulation.patterns_seen} patterns · "
+        patterns = self.simulation.patterns_seen
+        stepping = ""
+        if self._step_left > 0:
+            done = 1 - self._step_left / self._step_total
+            stepping = f" · stepping: {done:.0%} of the pattern"
+        return (f"t = {net.state.time:.1f} ms · {patterns} pattern{'s' * (patterns != 1)} · "
                 f"{self.simulation.simulated_ms_per_second():,.0f} ms simulated per second"
-                f"{apical_text} · nudging {'on' if net.nudging else 'off'}")
+                f"{apical_text} · nudging {'on' if net.nudging else 'off'}{stepping}")
 
     @param.depends("nudging", watch=True)
     def _set_nudging(self):
@@ -296,6 +443,7 @@ class App(pn.viewable.Viewer):
     def _play(self):
         if self.running:
             self.message = ""
+            self._step_left = 0
             self._conductor.play(self)
         else:
             self._conductor.pause(self)
@@ -325,18 +473,17 @@ class App(pn.viewable.Viewer):
 
     # ---- layout ----------------------------------------------------------------------------
     def _sidebar(self):
-        choices = pn.Param(self, parameters=["scenario", "seed", "layer_sizes", "speed"],
-                           show_name=False, widgets={"layer_sizes": {"placeholder": "e.g. 30-50-10"},
-                                                     "seed": pn.widgets.IntInput})
-        return [choices, self._nudging, self._play, pn.Row(self._step, self._reset),
+        scenario = pn.widgets.Select.from_param(self.param.scenario, label="Scenario")
+        speed = pn.widgets.Select.from_param(self.param.speed, label="Speed")
+        return [scenario, self._seed_field.widget, self._sizes_field.widget, speed, self._nudging, self._play, pn.Row(self._step, self._reset),
                 self._self_predicting,
                 self._controls_area, pn.pane.Markdown("**Save and load**"), *self._downloads,
                 pn.pane.Markdown("Continue from a saved network (same layer sizes):"),
                 self._upload]
 
     def _main(self):
-        return [pn.Column(self._description, pn.widgets.StaticText.from_param(self.param.status, label=""), self._alert,
-                          sizing_mode="stretch_width"),
+        status = pn.pane.HTML(self.param.status.rx.pipe(plain_text_html), margin=(0, 10))
+        return [pn.Column(self._description, status, self._alert, sizing_mode="stretch_width"),
                 self._plots_area,
                 pn.Card(self._equations_area, title="The equations being simulated",
                         sizing_mode="stretch_width")]
@@ -347,17 +494,46 @@ class App(pn.viewable.Viewer):
                       pn.Column(*self._main(), sizing_mode="stretch_width"))
 
     def template(self):
-        """The app in a page template (for ``panel serve``)."""
-        # no busy spinner: Panel's is one indicator shared by every session and synced with the
-        # process-wide pn.state.busy, so each tick of any session would flip it in every open page
-        # (N^2 messages; it froze a server with 30 playing sessions)
-        return pn.template.FastListTemplate(
-            title="Dendritic cortical microcircuits (Sacramento et al. 2018)",
-            sidebar=self._sidebar(), main=self._main(), sidebar_width=360, busy_indicator=None)
+        """The app in a page template (all at once; :func:`serve` builds it in stages)."""
+        return page(self._sidebar(), self._main())
+
+
+def page(sidebar, main):
+    """The page template around the sidebar's and the main area's contents."""
+    # no busy spinner: Panel's is one indicator shared by every session and synced with the
+    # process-wide pn.state.busy, so each tick of any session would flip it in every open page
+    # (N^2 messages; it froze a server with 30 playing sessions)
+    return pn.template.FastListTemplate(
+        title="Dendritic cortical microcircuits (Sacramento et al. 2018)",
+        sidebar=sidebar, main=main, sidebar_width=360, busy_indicator=None)
+
+
+def serve():
+    """Serve this session's page: its frame at once, then the App in stages.
+
+    Building a session's App and its ~450 Bokeh models takes ~0.5 s of the server's one event
+    loop. Done while answering the page's request, thirty students joining at once held every
+    other student's clicks up for the sum of their builds (8 s for ten). So the request gets only
+    the frame; once the page has loaded, the App is built and shown in three stages of ~0.2 s,
+    each taking its turn with the other sessions' stages (:func:`sessions.in_turn`), and the loop
+    answers clicks and ticks between any two stages.
+    """
+    sidebar = pn.Column(sizing_mode="stretch_width")
+    main = pn.Column(pn.pane.HTML(plain_text_html("Loading the simulation…")),
+                     sizing_mode="stretch_width")
+    document = pn.state.curdoc
+
+    async def build():
+        app = await sessions.in_turn(document, App)
+        await sessions.in_turn(document, lambda: setattr(sidebar, "objects", app._sidebar()))
+        await sessions.in_turn(document, lambda: setattr(main, "objects", app._main()))
+
+    pn.state.onload(build)
+    page([sidebar], [main]).servable()
 
 
 # what ``pn.state.served`` tests, without its ``inspect.stack()``, which caches every module on the
 # stack in ``inspect`` for the life of the process: one entry per session, for this session's
 # module (memory that outlives the session, see sessions.release_memory_soon)
 if __name__.startswith("bokeh_app_"):
-    App().template().servable()
+    serve()

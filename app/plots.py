@@ -22,7 +22,7 @@ TRACE_ROLLOVER = 1000
 PROGRESS_ROLLOVER = 3000
 """Progress rows each browser keeps (25 minutes at 2 rows per second)."""
 HEIGHT = 230
-X_TICKS = NumeralTickFormatter(format="0,0.[00]")
+X_TICK_FORMAT = "0,0.[00]"
 """Times in ms and pattern counts as 120,000 rather than Bokeh's default 1.200e+5 (from 1e5 on,
 whose labels also run into each other on a narrow plot)."""
 
@@ -32,7 +32,8 @@ def _figure(title, x_label, y_label, **options):
                  y_axis_label=y_label, tools="pan,wheel_zoom,box_zoom,reset,save",
                  toolbar_location="right", **options)
     fig.title.text_font_size = "11pt"
-    fig.xaxis.formatter = X_TICKS
+    # a formatter of its own: a Bokeh model belongs to one document, and so to one session
+    fig.xaxis.formatter = NumeralTickFormatter(format=X_TICK_FORMAT)
     return fig
 
 

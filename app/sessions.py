@@ -44,6 +44,16 @@ def count():
     return conductor.count()
 
 
+def can_tick_later():
+    """Whether an event loop runs here (a server's or a notebook kernel's), so that the play loop
+    can continue a piece of work over its next ticks; in a plain script it cannot."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 def share(budget, floor=0.0):
     """One playing session's part of a per-tick time ``budget`` (seconds), at least ``floor``."""
     return max(budget / max(1, count()), floor)
@@ -113,10 +123,9 @@ class Conductor:
     def _start(self):
         if self._task is not None and not self._task.done():
             return
-        try:
-            loop = asyncio.get_running_loop()  # the server's, or a notebook kernel's
-        except RuntimeError:
+        if not can_tick_later():
             return  # no event loop (a script or a test): whoever holds the session ticks it
+        loop = asyncio.get_running_loop()  # the server's, or a notebook kernel's
         # in a context of its own: a task keeps the context it was created in (contextvars,
         # among them Panel's current document) as long as the task object lives, which would keep
         # the Bokeh document of the session that pressed Play first after its tab closed
@@ -156,28 +165,72 @@ class Conductor:
                 if not done.done():
                     done.set_result(None)
 
-        document = session.document
-        if document is None:  # not served (a notebook): no lock to take
-            tick()
-            await asyncio.sleep(0)  # let the loop run what waits (a click) before the next tick
-            return
-        context = document.session_context
-        if context is None or context.destroyed:  # the tab closed
+        if not await run_in_session(session.document, tick, done):
             self.pause(session)
-            return
-        import panel as pn
-        from panel.io.state import set_curdoc
 
-        try:
-            with set_curdoc(document):  # so that execute() schedules it for that session
-                pn.state.execute(tick, schedule=True)
-        except Exception:  # noqa: BLE001 -- the session is being destroyed
-            self.pause(session)
-            return
-        try:
-            await asyncio.wait_for(asyncio.shield(done), TICK_TIMEOUT_S)
-        except asyncio.TimeoutError:
-            self.pause(session)
+
+async def run_in_session(document, work, done):
+    """Run ``work()`` as a callback of ``document``'s session (its lock held, it the current
+    document) and wait until it has set the future ``done``; ``document`` None (not served: a
+    notebook) runs it here and lets the loop run what waits (a click) afterwards.
+
+    Returns
+    -------
+    bool
+        False when the session has closed or ``work`` did not run within
+        :data:`TICK_TIMEOUT_S`.
+    """
+    if document is None:
+        work()
+        await asyncio.sleep(0)
+        return True
+    context = document.session_context
+    if context is None or context.destroyed:  # the tab closed
+        return False
+    import panel as pn
+    from panel.io.state import set_curdoc
+
+    try:
+        with set_curdoc(document):  # so that execute() schedules it for that session
+            pn.state.execute(work, schedule=True)
+    except Exception:  # noqa: BLE001 -- the session is being destroyed
+        return False
+    try:
+        await asyncio.wait_for(asyncio.shield(done), TICK_TIMEOUT_S)
+    except asyncio.TimeoutError:
+        return False
+    return True
+
+
+_turns = weakref.WeakKeyDictionary()  # event loop -> the lock of its sessions' turns
+
+
+async def in_turn(document, build):
+    """``build()`` run in ``document``'s session, one such piece of work at a time in this
+    process (first come, first served); the event loop runs what waits (clicks, ticks) before the
+    next. Returns what ``build`` returned.
+
+    Raises
+    ------
+    RuntimeError
+        When the session closed before ``build`` ran.
+    """
+    loop = asyncio.get_running_loop()
+    turn = _turns.setdefault(loop, asyncio.Lock())
+    async with turn:
+        done = loop.create_future()
+
+        def work():
+            try:
+                done.set_result(build())
+            except BaseException as error:  # noqa: BLE001 -- handed to the awaiting coroutine
+                done.set_exception(error)
+
+        if not await run_in_session(document, work, done):
+            raise RuntimeError("the session closed before its page was built")
+        result = done.result()
+        await asyncio.sleep(0)
+    return result
 
 
 conductor = Conductor()

@@ -172,7 +172,7 @@ MINUTE_S = 60.0
 class Server:
     """``panel serve app/`` on a free port of 127.0.0.1, its log in a temporary file."""
 
-    def __init__(self, num_procs=1, check_ms=1000, lifetime_ms=1000, extra_env=()):
+    def __init__(self, num_procs=1, check_ms=1000, lifetime_ms=1000, extra_env=(), root=ROOT):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/app"
         self.log = tempfile.NamedTemporaryFile("w+", prefix="bench_load_", suffix=".log")
@@ -184,7 +184,7 @@ class Server:
             command += ["--num-procs", str(num_procs)]
         env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
         env.update(extra_env)
-        self.process = subprocess.Popen(command, cwd=ROOT, stdout=self.log,
+        self.process = subprocess.Popen(command, cwd=root, stdout=self.log,
                                         stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + 90
         while True:
@@ -256,6 +256,11 @@ class Client:
         self.seed = SEED0 + index
         self.session = pull_session(url=url, io_loop=loop)
         self.doc = self.session.document
+        # what BokehJS sends once the page is rendered: Panel runs the session's onload hooks
+        # only then, and they build the App (app/main.py's serve)
+        self.doc.callbacks.trigger_on_change(
+            MessageSentEvent(self.doc, "bokeh_event", DocumentReady()))
+        loop.run_sync(self._built, timeout=300)
         self.play = self._one(Toggle, lambda m: m.label == PLAY)
         self.nudge = self._one(Toggle, lambda m: m.label == NUDGING_OFF)
         self.seed_widget = next(m for m in self.doc.models
@@ -267,10 +272,17 @@ class Client:
         self.clicked = self.ack = self.data = self.status = None
         self.closed = self.closing = False
         self.reader = None
-        # what BokehJS sends once the page is rendered: Panel runs the session's onload hooks
-        # only then (sent when the loop next runs)
-        self.doc.callbacks.trigger_on_change(
-            MessageSentEvent(self.doc, "bokeh_event", DocumentReady()))
+
+    async def _built(self):
+        """Apply the server's messages until the App's page is there."""
+        connection = self.session._connection
+        while (self._traces() is None  # the plots come last
+               or not [m for m in self.doc.select({"type": Toggle}) if m.label == PLAY]):
+            message = await connection._pop_message()
+            if message is None:
+                raise RuntimeError("the server closed the session before its page was built")
+            if message.msgtype == "PATCH-DOC":
+                self.session._handle_patch(message)
 
     def _one(self, kind, predicate):
         found = [m for m in self.doc.select({"type": kind}) if predicate(m)]
@@ -382,7 +394,7 @@ async def play_round(server, clients, seconds, scenario):
         client.reader = asyncio.ensure_future(client.read())
     # each session its own seed (rebuilds its simulation and plots on the server)
     for client in clients:
-        client.seed_widget.value = client.seed
+        client.seed_widget.value = str(client.seed)  # a text field, parsed by the server
     await wait_for(lambda: all(c.new_traces() is not None for c in clients), 120, "new seeds")
     try:  # the row at t = 0 may come in a later message than the new plots
         await wait_for(lambda: all(c.first_progress_row() for c in clients), 10, "")

@@ -1,5 +1,7 @@
-"""Shared fixtures: a real ``panel serve app/`` on a free local port."""
+"""Shared fixtures: a real ``panel serve app/`` on a free local port; hostile input."""
 
+import io
+import json
 import socket
 import subprocess
 import sys
@@ -7,6 +9,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,3 +56,22 @@ def served_app():
     yield url
     server.terminate()
     server.wait(timeout=30)
+
+
+HOSTILE = ("<script>window.__xss = 1</script><b>bold</b>"
+           "<img src=x onerror=\"window.__xss = 1\">")
+"""Markup a student might type or put into a shared file: shown as text, it runs nothing."""
+
+
+def hostile_network_file(network):
+    """A saved ``network`` whose header's format field is :data:`HOSTILE` (a shared file)."""
+    from core import storage
+
+    with np.load(io.BytesIO(storage.to_bytes(network))) as saved:
+        arrays = {name: saved[name] for name in saved.files}
+    header = json.loads(arrays["header"].tobytes())
+    header["format"] = HOSTILE
+    arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()

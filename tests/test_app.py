@@ -99,8 +99,8 @@ def test_reset_and_self_predicting_buttons():
 
 
 def _controls(app):
-    _, sliders, _, rates, _, switches = app._controls_area.objects
-    return sliders, rates.objects, switches
+    _, _, _, rates, _, switches = app._controls_area.objects
+    return app._sliders, rates.objects, switches
 
 
 def test_sliders_rates_and_plasticity_switches_reach_the_model():
@@ -108,14 +108,14 @@ def test_sliders_rates_and_plasticity_switches_reach_the_model():
     sliders, rates, switches = _controls(app)
     switches._widgets["learn_PI"].value = False
     assert app.simulation.network.params.learn_PI is False
-    slider = sliders._widgets["g_A"]
+    slider = sliders["g_A"]
     slider.value = 0.3  # dragging: throttled sliders wait for the release
     assert app.simulation.network.params.g_A == 0.8
     with param.edit_constant(slider):
         slider.value_throttled = 0.3  # what the browser sends on release
     assert app.simulation.network.params.g_A == 0.3
     second_layer = next(w for w in rates if w.label.endswith("k-1, layer 2"))
-    second_layer.value = 0.05
+    second_layer.value = "0.05"
     assert app.simulation.network.params.eta_PP_up == [0.2, 0.05]
 
 
@@ -211,7 +211,7 @@ def test_a_saved_network_loads_back_and_bad_files_leave_the_session_untouched():
     assert app.simulation.network.state.time == pytest.approx(10.0)
     assert app.message.startswith("Loaded a network at t = 10.0 ms")
     app.simulation.network.params.g_A = 0.5  # the sliders now edit the loaded network's params
-    assert _controls(app)[0]._widgets["g_A"].value == 0.5
+    assert _controls(app)[0]["g_A"].value == 0.5
 
     running = app.simulation.network
     weights = running.weights.copy()

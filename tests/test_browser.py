@@ -147,3 +147,34 @@ def test_extreme_sliders_pause_with_a_message_and_reset_recovers(page):
     page.get_by_text("t = 100.0 ms").wait_for(timeout=60_000)
     assert page.get_by_text("Paused:").count() == 0
     assert page.errors == []
+
+
+def test_hostile_sizes_and_a_hostile_file_show_as_text_and_run_no_script(page, tmp_path):
+    """What a student types into Layer sizes, and a network file shared by another student,
+    reach the page only as text: no script runs, no markup renders."""
+    from conftest import HOSTILE, hostile_network_file
+    from core.live import LiveSimulation
+
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    sizes = page.get_by_placeholder("e.g. 30-50-10 (empty: the scenario's)")
+    sizes.fill(HOSTILE)
+    sizes.press("Enter")
+    page.get_by_text("Not changed: layer sizes '<script>window.__xss = 1</script><b>bold",
+                     exact=False).wait_for(timeout=30_000)
+    assert sizes.input_value() == ""  # the field shows the sizes in use again
+
+    path = tmp_path / "shared.npz"
+    path.write_bytes(hostile_network_file(LiveSimulation("fig1").network))
+    page.locator("input[type=file]").set_input_files(str(path))
+    page.get_by_text("Not loaded (the running network is unchanged)",
+                     exact=False).wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)  # time for an injected script or image handler to run
+    page.screenshot(path=str(ARTIFACTS / "app-hostile-input.png"))
+    assert page.get_by_text("<script>window.__xss = 1</script><b>bold</b>",
+                            exact=False).count() == 1  # the file's header, quoted as text
+    assert page.evaluate("window.__xss") is None
+    assert dialogs == []
+    assert page.locator("b", has_text="bold").count() == 0
+    assert page.locator("img[src=x]").count() == 0
+    assert page.errors == []

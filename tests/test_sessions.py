@@ -65,11 +65,21 @@ def short_lived_server(tmp_path_factory):
 
 
 def _open(url, loop):
+    """A session of the app, once its page is built (the server builds the App after the page
+    has loaded: ``app/main.py``'s ``serve``)."""
     session = pull_session(url=url, io_loop=loop)
     doc = session.document
     # what BokehJS sends once the page has rendered: Panel runs a session's onload callbacks
     # only after it
     doc.callbacks.trigger_on_change(MessageSentEvent(doc, "bokeh_event", DocumentReady()))
+
+    async def built():
+        while _play_button(session) is None:
+            if not await _receive(session, 1.0) and time.perf_counter() > deadline:
+                raise AssertionError("the page was not built within 60 s")
+
+    deadline = time.perf_counter() + 60
+    loop.run_sync(built)
     return session
 
 
@@ -90,9 +100,13 @@ async def _receive(session, seconds):
     return events
 
 
+def _play_button(session):
+    return next((m for m in session.document.select({"type": Toggle}) if m.label == "▶ Play"),
+                None)
+
+
 def _press_play(session):
-    doc = session.document
-    next(m for m in doc.select({"type": Toggle}) if m.label == "▶ Play").active = True
+    _play_button(session).active = True
 
 
 def _play(url, loop, seconds):
