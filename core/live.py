@@ -8,6 +8,10 @@ many as fit a wall-clock budget (:meth:`LiveSimulation.advance_for`) -- and retu
 
 The dynamics do not depend on how the run is cut into pieces: noise is drawn in the same order
 whatever the block sizes (see :mod:`core.dynamics`), so the same seed gives the same trajectory.
+A live simulation never waits for numba to compile: until the compiled kernel is ready in this
+process (:mod:`core.compiled`), its pieces run on the NumPy path, which agrees with the kernel to
+1e-9 but not bit for bit, so only a run that starts once the kernel is ready (or without numba)
+is bitwise reproducible.
 """
 
 from __future__ import annotations
@@ -344,7 +348,9 @@ class LiveSimulation:
                     self._present_next()
                     continue
                 n = min(n_steps - done, left)
-                pieces.append(run(self.network, n, record=names, record_every=record_every))
+                # never waits for numba: the NumPy path runs while the kernel compiles
+                pieces.append(run(self.network, n, record=names, record_every=record_every,
+                                  backend="ready"))
                 done += n
         except (ValueError, DivergenceError) as stop:
             error = str(stop)

@@ -1,0 +1,98 @@
+"""The compiled kernel, prepared in a background thread so that nobody waits for numba.
+
+Compiling :mod:`core._kernel` takes ~30 s the first time after an install (numba then caches it
+on disk, and later processes load it in about a second). A script that asks for speed
+(``run(..., backend="auto")``) waits for it; an interactive front end must not: in a server, the
+compile ran on the event loop and froze every tab. :func:`advance_if_ready` hands out the
+compiled step only once it is ready and otherwise starts preparing it in a thread, so that the
+caller takes the NumPy path meanwhile (``run(..., backend="ready")``). Both paths compute the
+same dynamics (they agree to 1e-9 after hundreds of steps, ``tests/test_kernel.py``), but a run
+that switches from one to the other part-way is not bit for bit the same as a run on either.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+_log = logging.getLogger(__name__)
+_lock = threading.Lock()
+_thread = None
+_advance = None  # the compiled step, once prepared
+_failure = None  # why it could not be prepared
+
+
+def status():
+    """Where the compiled kernel stands in this process.
+
+    Returns
+    -------
+    {"unavailable", "not started", "preparing", "ready", "failed"}
+        ``"unavailable"``: numba is not installed.
+    """
+    with _lock:
+        if _advance is not None:
+            return "ready"
+        if _failure is not None:
+            return "failed"
+        if _thread is not None:
+            return "preparing"
+    return "not started" if _numba_installed() else "unavailable"
+
+
+def prepare():
+    """Start preparing the compiled kernel in a daemon thread (once per process; nothing
+    happens without numba)."""
+    global _thread
+    with _lock:
+        if _thread is not None or not _numba_installed():
+            return
+        _thread = threading.Thread(target=_prepare, name="compile-kernel", daemon=True)
+        _thread.start()
+
+
+def advance_if_ready():
+    """The compiled step if it is ready, else ``None`` (and its preparation is started)."""
+    with _lock:
+        if _advance is not None:
+            return _advance
+    prepare()
+    return None
+
+
+def wait(timeout=None):
+    """Wait until the preparation started by :func:`prepare` has ended; returns
+    :func:`status`."""
+    thread = _thread
+    if thread is not None:
+        thread.join(timeout)
+    return status()
+
+
+def _prepare():
+    """Compile (or load from numba's cache) every function a run calls, on a tiny network."""
+    global _advance, _failure
+    try:
+        from .dynamics import run
+        from .network import Network
+
+        net = Network((2, 2, 1), seed=0)
+        net.present([0.5, 0.5], [0.0])
+        net.nudging = True
+        run(net, 2, record=["apical_sq", "v_A1", "u_P2", "u_target", "u_I1"], backend="numba")
+        from ._kernel import advance_compiled
+    except Exception as error:  # noqa: BLE001 -- callers go on with the NumPy path
+        _log.exception("the compiled kernel could not be prepared; the NumPy path runs instead")
+        with _lock:
+            _failure = error
+        return
+    with _lock:
+        _advance = advance_compiled
+
+
+def _numba_installed():
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True

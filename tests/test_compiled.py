@@ -1,0 +1,81 @@
+"""The compiled kernel is prepared off the caller's thread; until then ``backend="ready"`` (what
+the live simulation uses) takes the NumPy path instead of waiting."""
+
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+
+from core import compiled, dynamics
+
+
+@pytest.fixture
+def fresh(monkeypatch):
+    """This process's preparation state as if nothing had been prepared yet."""
+    for name, value in [("_thread", None), ("_advance", None), ("_failure", None)]:
+        monkeypatch.setattr(compiled, name, value)
+    yield compiled
+    compiled.wait(30)
+
+
+def test_the_numpy_path_runs_until_the_kernel_is_prepared(fresh, monkeypatch):
+    pytest.importorskip("numba")
+    release = threading.Event()
+    kernel = object()
+
+    def slow_preparation():
+        release.wait(30)
+        with compiled._lock:
+            compiled._advance = kernel
+
+    monkeypatch.setattr(compiled, "_prepare", slow_preparation)
+    assert compiled.status() == "not started"
+    assert dynamics._backend("ready") is dynamics._advance_numpy
+    assert compiled.status() == "preparing"
+    assert dynamics._backend("ready") is dynamics._advance_numpy  # one preparation only
+    release.set()
+    assert compiled.wait(30) == "ready"
+    assert dynamics._backend("ready") is kernel
+
+
+def test_without_numba_or_after_a_failure_the_numpy_path_runs(fresh, monkeypatch):
+    monkeypatch.setattr(compiled, "_numba_installed", lambda: False)
+    assert compiled.status() == "unavailable"
+    assert dynamics._backend("ready") is dynamics._advance_numpy
+    assert compiled.status() == "unavailable"
+
+    monkeypatch.setattr(compiled, "_numba_installed", lambda: True)
+
+    def broken():
+        with compiled._lock:
+            compiled._failure = RuntimeError("no compiler")
+
+    monkeypatch.setattr(compiled, "_prepare", broken)
+    assert dynamics._backend("ready") is dynamics._advance_numpy
+    assert compiled.wait(30) == "failed"
+    assert dynamics._backend("ready") is dynamics._advance_numpy
+
+
+def test_a_live_simulation_does_not_wait_for_a_real_compilation(tmp_path):
+    """In a fresh process with an empty numba cache, the first pieces of a live simulation run
+    while the kernel compiles; once it is ready, the pieces run compiled."""
+    pytest.importorskip("numba")
+    script = textwrap.dedent("""
+        from core import compiled, dynamics
+        from core.live import LiveSimulation
+
+        simulation = LiveSimulation("fig1", seed=0)
+        frame = simulation.advance(200)
+        print("first piece:", compiled.status(), frame.error)
+        print("after:", compiled.wait(600))
+        assert dynamics._backend("ready") is not dynamics._advance_numpy
+        print("then:", simulation.advance(200).error)
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=900, env={"NUMBA_CACHE_DIR": str(tmp_path), "PATH": "/usr/bin",
+                                              "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["first piece: preparing None", "after: ready",
+                                          "then: None"]
