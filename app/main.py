@@ -21,7 +21,7 @@ import param
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # plots, equation_panel (served or not)
 
-from core import __version__, storage  # noqa: E402
+from core import __version__, compiled, storage  # noqa: E402
 from core.errors import FileFormatError  # noqa: E402
 from core.live import SCENARIOS, LiveSimulation  # noqa: E402
 from core.plasticity import RATES, rate_count  # noqa: E402
@@ -90,6 +90,7 @@ class App(pn.viewable.Viewer):
         self._refused = False  # the message says an input was refused (the next good one clears it)
         self._step_left = 0  # steps of a Step still to run, over the next ticks
         self._choice_error = None
+        self._last_apical = None  # the newest mean squared apical potential, for the status line
         self._step_record_every = None
         self._plots_area = pn.Column(sizing_mode="stretch_width")
         self._controls_area = pn.Column(sizing_mode="stretch_width")
@@ -405,29 +406,36 @@ class App(pn.viewable.Viewer):
 
     def _show_frame(self, frame):
         with pn.io.hold():
-            self.plots.push(frame)
+            sent = self.plots.push(frame)  # False: held for a page that is behind
             # re-rendering the status line costs about as much as streaming all plots: once a
-            # second is enough to read it
+            # second is enough to read it (and never while the page is behind)
             now = time.monotonic()
-            if frame.error or not self.running or now - self._status_shown >= STATUS_EVERY_S:
+            if frame.error or not self.running or (
+                    sent and now - self._status_shown >= STATUS_EVERY_S):
                 self._status_shown = now
                 self.status = self._status_text(frame)
             if frame.error:
                 self.running = False
                 self.message = f"Paused: {frame.error}"
 
-    def _status_text(self, frame):
+    def _status_text(self, frame=None):
         net = self.simulation.network
-        apical = frame.traces["apical_sq"]
-        apical_text = f" · mean v_A² = {apical[-1]:.3g}" if len(apical) else ""
+        apical = frame.traces["apical_sq"] if frame is not None else []
+        if len(apical):
+            self._last_apical = apical[-1]
+        apical_text = (f" · mean v_A² = {self._last_apical:.3g}"
+                       if self._last_apical is not None else "")
         patterns = self.simulation.patterns_seen
         stepping = ""
         if self._step_left > 0:
             done = 1 - self._step_left / self._step_total
             stepping = f" · stepping: {done:.0%} of the pattern"
+        preparing = ""
+        if compiled.status() == "preparing":
+            preparing = " · compiling the fast simulator (the slower NumPy path runs meanwhile)"
         return (f"t = {net.state.time:.1f} ms · {patterns} pattern{'s' * (patterns != 1)} · "
                 f"{self.simulation.simulated_ms_per_second():,.0f} ms simulated per second"
-                f"{apical_text} · nudging {'on' if net.nudging else 'off'}{stepping}")
+                f"{apical_text} · nudging {'on' if net.nudging else 'off'}{stepping}{preparing}")
 
     @param.depends("nudging", watch=True)
     def _set_nudging(self):
@@ -447,6 +455,8 @@ class App(pn.viewable.Viewer):
             self._conductor.play(self)
         else:
             self._conductor.pause(self)
+            if self.simulation is not None:
+                self.status = self._status_text()  # where the paused run stands, at once
 
     def _session_destroyed(self, session_context):
         """The tab closed: stop the loop and let the simulation be garbage-collected. (Runs
@@ -518,6 +528,7 @@ def serve():
     each taking its turn with the other sessions' stages (:func:`sessions.in_turn`), and the loop
     answers clicks and ticks between any two stages.
     """
+    compiled.prepare()  # the first session of a server starts it, off the event loop
     sidebar = pn.Column(sizing_mode="stretch_width")
     main = pn.Column(pn.pane.HTML(plain_text_html("Loading the simulation…")),
                      sizing_mode="stretch_width")

@@ -34,6 +34,10 @@ READ_TRACES = """(column) => {
 }"""
 
 
+PLOTS_ARRIVED = """() => Bokeh.documents.length > 0 &&
+    Bokeh.documents[0].get_model_by_name("traces") !== null"""
+
+
 @pytest.fixture(scope="module")
 def browser():
     with sync_api.sync_playwright() as playwright:
@@ -55,6 +59,8 @@ def page(browser, served_app):
             if message.type == "error" and OFFLINE_NOISE not in message.text else None)
     page.goto(served_app)
     page.get_by_role("button", name="Step one pattern").wait_for(timeout=60_000)
+    # the server builds the page in stages after it has loaded; the plots come last
+    page.wait_for_function(PLOTS_ARRIVED, timeout=60_000)
     yield page
     page.close()
 
@@ -177,4 +183,30 @@ def test_hostile_sizes_and_a_hostile_file_show_as_text_and_run_no_script(page, t
     assert dialogs == []
     assert page.locator("b", has_text="bold").count() == 0
     assert page.locator("img[src=x]").count() == 0
+    assert page.errors == []
+
+
+# the page's count of applied traces updates (app/plots.py: the apical figure's tags)
+ACKNOWLEDGED = """() => { for (const model of Bokeh.documents[0].all_models)
+    if (model.tags && model.tags.length && typeof model.tags[0] === "number") return model.tags[0];
+    return null; }"""
+
+
+def test_a_slow_page_stays_close_behind_and_pause_shows_soon(page):
+    """A browser six times slower than this machine (CPU throttling) plays for 10 s: the server
+    holds what the page has not caught up with instead of queueing it, so Pause shows within
+    seconds. (Without backpressure the page had not even shown "Pause" 30 s after Play.)"""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Emulation.setCPUThrottlingRate", {"rate": 6})
+    page.get_by_role("button", name="▶ Play").dispatch_event("click")
+    page.get_by_role("button", name="Pause").wait_for(timeout=30_000)
+    page.wait_for_timeout(10_000)
+    assert page.evaluate(ACKNOWLEDGED) > 0  # the page acknowledges what it has applied
+    paused = time.monotonic()
+    page.get_by_role("button", name="Pause").dispatch_event("click")
+    page.get_by_role("button", name="▶ Play").wait_for(timeout=20_000)
+    waited = time.monotonic() - paused
+    cdp.send("Emulation.setCPUThrottlingRate", {"rate": 1})
+    page.screenshot(path=str(ARTIFACTS / "app-slow-page.png"))
+    assert waited < 20, waited
     assert page.errors == []

@@ -73,8 +73,8 @@ def _open(url, loop):
     # only after it
     doc.callbacks.trigger_on_change(MessageSentEvent(doc, "bokeh_event", DocumentReady()))
 
-    async def built():
-        while _play_button(session) is None:
+    async def built():  # the plots come last
+        while _play_button(session) is None or _traces(session) is None:
             if not await _receive(session, 1.0) and time.perf_counter() > deadline:
                 raise AssertionError("the page was not built within 60 s")
 
@@ -85,19 +85,29 @@ def _open(url, loop):
 
 async def _receive(session, seconds):
     """The events of the PATCH-DOC messages ``session`` receives within ``seconds``."""
-    events, connection = [], session._connection
+    events = []
     deadline = time.perf_counter() + seconds
     while (left := deadline - time.perf_counter()) > 0:
-        try:
-            message = await asyncio.wait_for(connection._pop_message(), left)
-        except asyncio.TimeoutError:
+        # a read cut short would lose the rest of a message of several fragments (bokeh's
+        # receiver then fails on the next one): one that is still waiting is kept for next time
+        reading = getattr(session, "reading", None) or asyncio.ensure_future(
+            session._connection._pop_message())
+        session.reading = reading
+        done, _ = await asyncio.wait({reading}, timeout=left)
+        if not done:
             break
+        session.reading = None
+        message = reading.result()
         if message is None:
             break
         if message.msgtype == "PATCH-DOC":
             session._handle_patch(message)
             events.extend(message.content["events"])
     return events
+
+
+def _traces(session):
+    return session.document.select_one({"type": ColumnDataSource, "name": "traces"})
 
 
 def _play_button(session):
@@ -112,7 +122,7 @@ def _press_play(session):
 def _play(url, loop, seconds):
     """Open a session, press Play, receive for ``seconds``; return (session, traces updates)."""
     session = _open(url, loop)
-    traces = session.document.select_one({"type": ColumnDataSource, "name": "traces"})
+    traces = _traces(session)
 
     async def receive():
         _press_play(session)
@@ -173,3 +183,47 @@ def test_one_session_playing_sends_nothing_to_another(short_lived_server):
         loop.run_sync(lambda: asyncio.sleep(0.2))
     finally:
         loop.close(all_fds=True)
+
+
+def test_no_click_waits_for_the_kernel_to_compile(tmp_path):
+    """With an empty numba cache (the first start after an install) the server compiles the
+    kernel in a thread while the tabs simulate on the NumPy path: a click is answered, and the
+    status lines go on saying that the compilation is still running."""
+    pytest.importorskip("numba")
+    server, url = start_server(env=dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path),
+                                        OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1"))
+    loop = IOLoop()
+    try:
+        first = _open(url, loop)  # building its page starts the compilation
+        second = _open(url, loop)
+        nudge = next(m for m in second.document.select({"type": Toggle})
+                     if m.label.startswith("Nudging off"))
+
+        async def click_while_playing():
+            _press_play(first)
+            _press_play(second)
+            await _receive(second, 1.0)
+            nudge.active = True
+            answered, compiling_after = False, []
+            deadline = time.perf_counter() + 60
+            while time.perf_counter() < deadline and not compiling_after:
+                for event in await _receive(second, 0.5):
+                    new = event.get("new")
+                    if not isinstance(new, str):
+                        continue
+                    if event.get("attr") == "label" and new.startswith("Nudging on"):
+                        answered = True
+                    elif answered and "ms simulated per second" in new:
+                        compiling_after.append("compiling the fast simulator" in new)
+            return answered, compiling_after
+
+        answered, compiling_after = loop.run_sync(click_while_playing)
+        assert answered, "the click was not answered within 60 s"
+        assert compiling_after == [True], "the click was answered only after the compilation"
+        first.close()
+        second.close()
+        loop.run_sync(lambda: asyncio.sleep(0.2))
+    finally:
+        loop.close(all_fds=True)
+        server.terminate()
+        server.wait(timeout=30)
