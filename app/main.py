@@ -110,15 +110,12 @@ class App(pn.viewable.Viewer):
         self._nudging = pn.widgets.Toggle.from_param(
             self.param.nudging, label=self.param.nudging.rx.where(
                 "Nudging on: target shown (click: off)", "Nudging off (click: show the target)"))
-        # plain text: a message may quote what a student typed or what an uploaded file holds
-        self._alert = pn.pane.HTML("", visible=False, sizing_mode="stretch_width",
-                                   stylesheets=[ALERT_STYLE], css_classes=["app-message"])
-        self.param.watch(self._show_message, "message")
-        self._seed_field = StrictField(
-            "Seed", str(self.seed), lambda text: self._set_seed(text), self._refuse)
+        self._alert = message_pane()
+        self.param.watch(lambda event: show_message(self._alert, event.new), "message")
+        self._seed_field = StrictField("Seed", str(self.seed), self._set_seed, self._refuse)
         self._sizes_field = StrictField(
-            "Layer sizes", self.layer_sizes, lambda text: self._set_layer_sizes(text),
-            self._refuse, placeholder="e.g. 30-50-10 (empty: the scenario's)")
+            "Layer sizes", self.layer_sizes, self._set_layer_sizes, self._refuse,
+            placeholder="e.g. 30-50-10 (empty: the scenario's)")
         self.param.watch(lambda event: self._seed_field.show(str(event.new)), "seed")
         self.param.watch(lambda event: self._sizes_field.show(event.new), "layer_sizes")
         self._step = pn.widgets.Button(label="Step one pattern")
@@ -196,8 +193,7 @@ class App(pn.viewable.Viewer):
         params = self.simulation.network.params
         self._sliders = {name: self._slider(params, name) for name in SLIDERS}
         # says when dt is stable but too coarse for the conductances (the run goes on)
-        self._accuracy_note = pn.pane.HTML("", sizing_mode="stretch_width",
-                                           stylesheets=[ALERT_STYLE], css_classes=["app-message"])
+        self._accuracy_note = message_pane()
         self._show_accuracy()
         switches = pn.Param(params, parameters=SWITCHES, show_name=False)
         return [pn.pane.Markdown("**Parameters** (the equations below show where each acts)"),
@@ -278,10 +274,6 @@ class App(pn.viewable.Viewer):
             self._refused = False
             self.message = ""
 
-    def _show_message(self, event):
-        self._alert.object = plain_text_html(event.new)
-        self._alert.visible = bool(event.new)
-
     def _parameter_changed(self, *events):
         for event in events:  # changed here or elsewhere (a notebook, a loaded file)
             self._show_value(event.name, event.new)
@@ -290,9 +282,8 @@ class App(pn.viewable.Viewer):
         self._changed()
 
     def _show_accuracy(self):
-        warning = integration_warning(self.simulation.network.params)
-        self._accuracy_note.object = plain_text_html(warning or "")
-        self._accuracy_note.visible = warning is not None
+        show_message(self._accuracy_note,
+                     integration_warning(self.simulation.network.params) or "")
 
     def _show_value(self, name, value):
         """Put the model's current ``value`` of ``name`` into its widgets."""
@@ -300,9 +291,10 @@ class App(pn.viewable.Viewer):
             slider = self._sliders[name]
             slider.start, slider.end = min(slider.start, value), max(slider.end, value)
             slider.value = value
-        for index, field in enumerate(self._rate_fields.get(name, [])):
+        if name in self._rate_fields:
             rates = self._layer_rates(self.simulation.network.params, name)
-            field.show(format_number(rates[index]))
+            for field, rate in zip(self._rate_fields[name], rates):
+                field.show(format_number(rate))
 
     def _show_equations(self):
         texts = []
@@ -485,8 +477,8 @@ class App(pn.viewable.Viewer):
     def _sidebar(self):
         scenario = pn.widgets.Select.from_param(self.param.scenario, label="Scenario")
         speed = pn.widgets.Select.from_param(self.param.speed, label="Speed")
-        return [scenario, self._seed_field.widget, self._sizes_field.widget, speed, self._nudging, self._play, pn.Row(self._step, self._reset),
-                self._self_predicting,
+        return [scenario, self._seed_field.widget, self._sizes_field.widget, speed,
+                self._nudging, self._play, pn.Row(self._step, self._reset), self._self_predicting,
                 self._controls_area, pn.pane.Markdown("**Save and load**"), *self._downloads,
                 pn.pane.Markdown("Continue from a saved network (same layer sizes):"),
                 self._upload]
@@ -503,9 +495,18 @@ class App(pn.viewable.Viewer):
         return pn.Row(pn.Column(*self._sidebar(), width=340),
                       pn.Column(*self._main(), sizing_mode="stretch_width"))
 
-    def template(self):
-        """The app in a page template (all at once; :func:`serve` builds it in stages)."""
-        return page(self._sidebar(), self._main())
+
+def message_pane():
+    """An alert-styled pane for :func:`show_message` (hidden while there is nothing to say)."""
+    return pn.pane.HTML("", visible=False, sizing_mode="stretch_width", stylesheets=[ALERT_STYLE],
+                        css_classes=["app-message"])
+
+
+def show_message(pane, text):
+    """Show ``text`` in ``pane`` as plain text -- it may quote what a student typed or what an
+    uploaded file holds -- or hide the pane when ``text`` is empty."""
+    pane.object = plain_text_html(text)
+    pane.visible = bool(text)
 
 
 def page(sidebar, main):

@@ -13,8 +13,9 @@ acknowledges every traces update it has applied (a JavaScript callback counts th
 apical figure's ``tags``, which Bokeh syncs back), and :meth:`LivePlots.push` keeps at most
 :data:`MAX_IN_FLIGHT` updates unacknowledged: what the simulation produces meanwhile (trace rows,
 decimated to :data:`MAX_MERGED_ROWS`, and progress rows) is merged into one update that leaves
-with the next acknowledgement. A client that never acknowledges (a notebook run without a browser, a test's
-websocket client) is never held back; one that stops acknowledging stops receiving traces.
+with the next acknowledgement. A client that never acknowledges (a notebook run without a
+browser, a test's websocket client) is never held back; one that stops acknowledging stops
+receiving traces.
 """
 
 from __future__ import annotations
