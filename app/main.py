@@ -27,8 +27,10 @@ from core.live import SCENARIOS, LiveSimulation  # noqa: E402
 from core.plasticity import RATES, rate_count  # noqa: E402
 from core.parameters import ModelParameters, plain_symbol  # noqa: E402
 from core.validation import integration_warning  # noqa: E402
+from core.whole_run import to_csv  # noqa: E402
 import sessions  # noqa: E402
 from equation_panel import equations  # noqa: E402
+from guide import Guide  # noqa: E402
 from inputs import (StrictField, format_number, parse_layer_sizes, parse_rate,  # noqa: E402
                     parse_seed, plain_text_html)
 from plots import LivePlots  # noqa: E402
@@ -59,6 +61,13 @@ ALERT_STYLE = """
 :host(.app-message) { background: #fff3cd; color: #664d03; border: 1px solid #ffe69c;
                       border-radius: 4px; padding: 0 12px; }
 """
+STORY_PLOTS = {
+    "fig-s1": ["whole_run", "apical", "interneurons", "alignment"],
+    "fig1": ["whole_run", "apical", "output", "forward_change"],
+    "fig2": ["learning", "whole_run", "alignment"],
+}
+"""The plots that tell each scenario's story, the first one largest (see plots.LivePlots); the
+others are one click away, and a network of custom sizes shows them all."""
 SPEEDS = {"as fast as possible": 0, "5 s per second": 5000, "1 s per second": 1000,
           "200 ms per second": 200, "50 ms per second (slow motion)": 50}
 
@@ -91,11 +100,13 @@ class App(pn.viewable.Viewer):
         self._step_left = 0  # steps of a Step still to run, over the next ticks
         self._choice_error = None
         self._last_apical = None  # the newest mean squared apical potential, for the status line
+        self._speed_mark = self._play_rate = None  # (wall time, simulated time) of the last status
         self._step_record_every = None
         self._plots_area = pn.Column(sizing_mode="stretch_width")
         self._controls_area = pn.Column(sizing_mode="stretch_width")
         self._equations_area = pn.Column(sizing_mode="stretch_width")
         self._description = pn.pane.Markdown(sizing_mode="stretch_width")
+        self._guide_pane = pn.pane.Markdown(sizing_mode="stretch_width", margin=(0, 10))
         self._build_buttons()
         self._build()
         self.param.watch(self._choice_changed, ["scenario", "seed", "layer_sizes"])
@@ -129,8 +140,10 @@ class App(pn.viewable.Viewer):
         self._downloads = [
             pn.widgets.FileDownload(callback=self.parameters_json, filename="parameters.json",
                                     label="Parameters (JSON)"),
+            pn.widgets.FileDownload(callback=self.whole_run_csv, filename="whole_run.csv",
+                                    label="Whole run and events (CSV)"),
             pn.widgets.FileDownload(callback=self.traces_csv, filename="traces.csv",
-                                    label="Traces (CSV)"),
+                                    label="Last seconds' traces (CSV)"),
             pn.widgets.FileDownload(callback=self.network_npz, filename="network.npz",
                                     label="Network (.npz)"),
         ]
@@ -171,16 +184,39 @@ class App(pn.viewable.Viewer):
         self.simulation = simulation
         self._refused = False
         self.message = ""
-        self.nudging = simulation.network.nudging
         self.plots = LivePlots(simulation)
-        self._plots_area.objects = [
-            pn.GridBox(*[pn.pane.Bokeh(fig, sizing_mode="stretch_width")
-                         for fig in self.plots.figures.values()],
-                       ncols=2, sizing_mode="stretch_width")]
+        self.guide = Guide(simulation.scenario.name)
+        self.nudging = simulation.network.nudging
+        self._plots_area.objects = self._plot_layout()
         self._description.object = (f"**{simulation.scenario.title}**: "
                                     f"{simulation.scenario.description}")
+        self._show_guide()
         self._bind_parameters()
         self._show_frame(simulation.advance(0))
+
+    def _plot_layout(self):
+        """The scenario's story plots (the first one full width), then a card with the rest."""
+        figures = self.plots.figures
+        story = STORY_PLOTS.get(self.simulation.scenario.name, list(figures))
+        if self.layer_sizes:
+            story = ["whole_run"] + [name for name in figures if name != "whole_run"]
+        others = [name for name in figures if name not in story]
+
+        def grid(names):
+            return pn.GridBox(*[pn.pane.Bokeh(figures[name], sizing_mode="stretch_width")
+                                for name in names], ncols=2, sizing_mode="stretch_width")
+
+        layout = [pn.pane.Bokeh(figures[story[0]], sizing_mode="stretch_width"), grid(story[1:])]
+        if others:
+            # built when opened: a browser draws every figure in the page, hidden or not, and a
+            # slow one fell behind with all eight
+            more = pn.Card(title=f"More plots ({len(others)}: {', '.join(others)})",
+                           collapsed=True, sizing_mode="stretch_width")
+            more.param.watch(lambda event: setattr(more, "objects",
+                                                   [] if event.new else [grid(others)]),
+                             "collapsed")
+            layout.append(more)
+        return layout
 
     def _bind_parameters(self):
         """Sliders and equations for the running network's own parameter object."""
@@ -337,15 +373,18 @@ class App(pn.viewable.Viewer):
         self.simulation.replace_network(network)
         self.nudging = network.nudging
         self._bind_parameters()
+        self.plots.show_events()
         self.message = f"Loaded a network at t = {network.state.time:.1f} ms."
 
     def make_self_predicting(self):
         """Set the lateral weights to the analytical self-predicting state (apical silence)."""
         try:
-            self.simulation.network.make_self_predicting()
+            self.simulation.make_self_predicting()
         except ValueError as error:  # e.g. no such state for the current conductances
             self._refuse(error)
             return
+        self.plots.show_events()
+        self._show_guide()
         self.message = "Lateral weights set to the self-predicting state."
 
     def step(self):
@@ -406,9 +445,16 @@ class App(pn.viewable.Viewer):
                     sent and now - self._status_shown >= STATUS_EVERY_S):
                 self._status_shown = now
                 self.status = self._status_text(frame)
+                self._show_guide()
             if frame.error:
                 self.running = False
                 self.message = f"Paused: {frame.error}"
+
+    def _show_guide(self):
+        """Tick the guided path's steps the run has reached (redrawn only when one is)."""
+        if self.guide.update(self.simulation) or not self._guide_pane.object:
+            text = self.guide.markdown()
+            self._guide_pane.object = f"**Try this**\n\n{text}" if text else ""
 
     def _status_text(self, frame=None):
         net = self.simulation.network
@@ -426,17 +472,36 @@ class App(pn.viewable.Viewer):
         if compiled.status() == "preparing":
             preparing = " · compiling the fast simulator (the slower NumPy path runs meanwhile)"
         return (f"t = {net.state.time:.1f} ms · {patterns} pattern{'s' * (patterns != 1)} · "
-                f"{self.simulation.simulated_ms_per_second():,.0f} ms simulated per second"
+                f"{self._speed_text()}"
                 f"{apical_text} · nudging {'on' if net.nudging else 'off'}{stepping}{preparing}")
+
+    def _speed_text(self):
+        """While playing, the simulated time per wall-clock second of the last status period
+        (what the Speed menu asks for, or less); paused, what this server can reach."""
+        now, time_ms = time.monotonic(), self.simulation.network.state.time
+        last = self._speed_mark
+        self._speed_mark = (now, time_ms)
+        if self.running and last is not None and now - last[0] >= MEASURE_EVERY_S \
+                and time_ms >= last[1]:
+            self._play_rate = (time_ms - last[1]) / (now - last[0])
+        if not self.running:
+            self._play_rate = None
+            capacity = self.simulation.simulated_ms_per_second()
+            return f"up to {capacity:,.0f} ms simulated per second" if capacity else "paused"
+        if self._play_rate is None:
+            return "starting"
+        return f"{self._play_rate:,.0f} ms simulated per second"
 
     @param.depends("nudging", watch=True)
     def _set_nudging(self):
-        self.simulation.network.nudging = self.nudging
+        self.simulation.set_nudging(self.nudging)
         self._changed()
 
     def _changed(self):
         """The user changed something: the next tick comes first and redraws the status."""
         self._status_shown = 0.0
+        self.plots.show_events()
+        self._show_guide()
         self._conductor.touch(self)
 
     @param.depends("running", watch=True)
@@ -466,8 +531,14 @@ class App(pn.viewable.Viewer):
         return io.StringIO(json.dumps(content, indent=2))
 
     def traces_csv(self):
-        """The recorded traces (the last few thousand samples) as a CSV file object."""
-        return io.StringIO(self.simulation.history.to_csv())
+        """The recorded traces (the last few thousand samples) and the events among them, as a
+        CSV file object."""
+        return io.StringIO(self.simulation.history.to_csv(self.simulation.events.events))
+
+    def whole_run_csv(self):
+        """The whole run's binned error signals and all its events, as a CSV file object."""
+        return io.StringIO(to_csv(self.simulation.whole_run.table(),
+                                  self.simulation.events.events))
 
     def network_npz(self):
         """The network (weights, state, parameters) in :mod:`core.storage`'s format."""
@@ -485,7 +556,8 @@ class App(pn.viewable.Viewer):
 
     def _main(self):
         status = pn.pane.HTML(self.param.status.rx.pipe(plain_text_html), margin=(0, 10))
-        return [pn.Column(self._description, status, self._alert, sizing_mode="stretch_width"),
+        return [pn.Column(self._description, self._guide_pane, status, self._alert,
+                          sizing_mode="stretch_width"),
                 self._plots_area,
                 pn.Card(self._equations_area, title="The equations being simulated",
                         sizing_mode="stretch_width")]

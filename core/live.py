@@ -17,7 +17,6 @@ is bitwise reproducible.
 from __future__ import annotations
 
 import dataclasses
-import io
 import time
 from dataclasses import dataclass, field
 
@@ -32,6 +31,7 @@ from .plasticity import RATES, rate_count
 from .presets import get_preset
 from .tasks import Association, TeacherTask, regression_error, squared_error
 from .transfer import transfer_function
+from .whole_run import BinnedRecord, EventLog, to_csv
 
 TEST_PATTERNS = 100
 """Unseen patterns on which the test error is measured (bottom-up pass, sigma = 0)."""
@@ -181,8 +181,31 @@ PROGRESS_COLUMNS = {
     "cos_IP_vs_self_predicting": "cosine between W^IP_1 and its self-predicting value (NaN for "
                                  "g_D = 0, where none exists)",
     "forward_feedback_angle": "angle (deg) between W^PP_{2,1} and the transposed W^PP_{1,2}",
+    "shallow_error": "test error of a shallow learner: the backprop MLP with only its output "
+                     "weights learning, on the same patterns",
+    "forward_change": "how far W^PP_{1,0} has moved from its value at the start of the run, "
+                      "||W - W(0)|| / ||W(0)||",
 }
 """Columns of :attr:`Frame.progress`."""
+
+
+def whole_run_columns(n_layers):
+    """Columns of :attr:`LiveSimulation.whole_run` for a network of ``n_layers`` layers, with
+    what each holds: the error signals of the paper, binned over the whole run."""
+    columns = {f"apical_sq{k}": f"mean squared apical potential of hidden layer {k}, "
+                                "mean v_A^2 (the error signal)" for k in range(1, n_layers)}
+    columns["output_error"] = ("mean squared output error (u_trgt - u_N)^2 while nudging is on "
+                               "(what the teaching current pulls on), NaN while it is off")
+    return columns
+
+
+def _shown(value):
+    """A parameter value as an event label shows it."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
+    return f"{value:g}" if isinstance(value, (int, float)) else str(value)
 
 
 class TraceHistory:
@@ -211,12 +234,12 @@ class TraceHistory:
         start = self._count % capacity
         return np.concatenate([self._rows[start:], self._rows[:start]])
 
-    def to_csv(self):
-        """The kept samples as CSV text with a header row."""
-        out = io.StringIO()
-        np.savetxt(out, self.table(), delimiter=",", header=",".join(self.columns), comments="",
-                   fmt="%.9g")
-        return out.getvalue()
+    def to_csv(self, events=()):
+        """The kept samples as CSV text with a header row and a last column naming the
+        :class:`~core.whole_run.Event` s among ``events`` that happened at each sample (see
+        :func:`core.whole_run.to_csv`)."""
+        table = self.table()
+        return to_csv({c: table[:, i] for i, c in enumerate(self.columns)}, events)
 
 
 class LiveSimulation:
@@ -244,6 +267,13 @@ class LiveSimulation:
         Trace columns: ``time``, ``apical_sq`` and per-neuron ``v_A1[i]``, ``u_P<N>[i]``,
         ``u_target[i]``, ``u_I1[i]``, ``u_P2[i]``.
     patterns_seen : int
+    whole_run : BinnedRecord
+        The error signals of the whole run (:func:`whole_run_columns`), binned in time.
+    events : EventLog
+        What happened to the run: nudging switched, a parameter changed, the self-predicting
+        state set, a network loaded.
+    first_measure, last_measure : dict[str, float] or None
+        The first and the latest row of :meth:`measure` (``None`` before any).
     """
 
     def __init__(self, scenario="fig1", *, seed=0, layer_sizes=None, history_rows=HISTORY_ROWS):
@@ -267,13 +297,20 @@ class LiveSimulation:
         self._test_targets = self.task.target_rates(self.test_inputs)
         self._pattern_rng = np.random.default_rng(self.seed + 2000)
         self.baseline = MLP.from_network(self.network)
+        self.shallow = MLP.from_network(self.network)
+        self._initial_forward = self.network.weights.W_up[1].copy()
         self._recorded = self._recorded_populations()
         self.columns = ["time", "apical_sq"] + [f"{name}[{i}]" for name, count in self._recorded
                                                  for i in range(count)]
         self.history = TraceHistory(self.columns, history_rows)
+        self.whole_run = self._new_whole_run()
+        self.events = EventLog()
         self.patterns_seen = 0
+        self.first_measure = self.last_measure = None
         self.steps_per_second = None
         self._pieces_timed = 0
+        self._nudging_seen = self.network.nudging
+        self._watch_parameters()
         self._present_next()
 
     def _make_task(self):
@@ -304,6 +341,61 @@ class LiveSimulation:
             raise ValueError(f"network has layer sizes {list(network.sizes)}; this simulation "
                              f"runs {list(self.network.sizes)}")
         self.network = network
+        self._nudging_seen = network.nudging
+        self._watch_parameters()
+        if network.state.time < self.whole_run.end:  # its clock is behind the record's
+            self.whole_run = self._new_whole_run()
+        self._event("loaded", f"network loaded (t = {network.state.time:.1f} ms)")
+
+    # ---- the whole run -----------------------------------------------------------------------
+    def _new_whole_run(self):
+        return BinnedRecord(whole_run_columns(self.network.n_layers),
+                            width=self.network.params.presentation_time,
+                            origin=self.network.state.time)
+
+    def _event(self, kind, label):
+        return self.events.add(self.network.state.time, self.patterns_seen, kind, label)
+
+    def _watch_parameters(self):
+        """Log every change of the running network's parameters (from a slider, a notebook, a
+        file) as an event."""
+        params = self.network.params
+        params.param.watch(self._parameters_changed,
+                           [name for name in params.param if name != "name"])
+
+    def _parameters_changed(self, *events):
+        for change in events:
+            if change.obj is self.network.params:  # not an earlier network's
+                self._event("parameter", f"{change.name} {_shown(change.old)} → "
+                                         f"{_shown(change.new)}")
+
+    def set_nudging(self, on):
+        """Show the output target (``on``) or not, as an event of the run."""
+        self.network.nudging = bool(on)
+        self._note_nudging()
+
+    def _note_nudging(self):
+        """Log a switch of nudging since the last piece (whoever set ``network.nudging``)."""
+        if self.network.nudging != self._nudging_seen:
+            self._nudging_seen = self.network.nudging
+            self._event("nudging", f"nudging {'on' if self._nudging_seen else 'off'}")
+
+    def make_self_predicting(self):
+        """Set the network's lateral weights to the self-predicting state (see
+        :meth:`core.network.Network.make_self_predicting`), as an event of the run."""
+        self.network.make_self_predicting()
+        self._event("self-predicting", "set self-predicting")
+
+    def _record_whole_run(self, recording):
+        N = self.network.n_layers
+        values = {f"apical_sq{k}": np.mean(recording.values[f"v_A{k}"] ** 2, axis=(1, 2))
+                  for k in range(1, N)}
+        if self.network.nudging:
+            error = recording.values["u_target"] - recording.values[f"u_P{N}"]
+            values["output_error"] = np.mean(error ** 2, axis=(1, 2))
+        else:
+            values["output_error"] = np.full(len(recording.time), np.nan)
+        self.whole_run.add(recording.time, values)
 
     # ---- the pattern stream ----------------------------------------------------------------
     def _present_next(self):
@@ -311,10 +403,14 @@ class LiveSimulation:
         target = self.task.target_potentials(inputs)
         self.network.present(inputs[0], target[0])
         self.patterns_seen += 1
-        if self.network.nudging and self.scenario.baseline_learning_rate > 0:
-            # the baseline learns from the same teacher: only while the target is shown
-            self.baseline.train_batch(inputs, self.task.transfer.phi(target),
-                                      self.scenario.baseline_learning_rate)
+        rate = self.scenario.baseline_learning_rate
+        if self.network.nudging and rate > 0:
+            # the baselines learn from the same teacher: only while the target is shown
+            target_rates = self.task.transfer.phi(target)
+            self.baseline.train_batch(inputs, target_rates, rate)
+            N = self.shallow.n_layers
+            self.shallow.train_batch(inputs, target_rates,
+                                     {k: rate if k == N else 0.0 for k in range(1, N + 1)})
 
     def steps_per_pattern(self):
         """Euler steps of one presentation, :math:`T / \\Delta t` (at least one; see
@@ -338,7 +434,10 @@ class LiveSimulation:
         if per_pattern <= 2 * record_every:
             # sample at pattern ends: a sample inside a short pattern would cut its block in two
             record_every = per_pattern * max(1, round(record_every / per_pattern))
-        names = ["apical_sq"] + [name for name, _ in self._recorded]
+        N = self.network.n_layers
+        names = list(dict.fromkeys(["apical_sq"] + [name for name, _ in self._recorded]
+                                   + [f"v_A{k}" for k in range(1, N)]))
+        self._note_nudging()
         pieces, done, error = [], 0, None
         start = time.perf_counter()
         try:
@@ -357,7 +456,10 @@ class LiveSimulation:
         wall_time = time.perf_counter() - start
         if done and wall_time > 0:
             self._update_speed(done / wall_time)
-        traces = self._columns(Recording.concatenate(pieces))
+        recording = Recording.concatenate(pieces)
+        if len(recording.time):
+            self._record_whole_run(recording)
+        traces = self._columns(recording)
         self.history.extend(traces)
         return Frame(traces=traces, progress=self.measure() if measure else None, steps=done,
                      wall_time=wall_time, error=error)
@@ -415,8 +517,16 @@ class LiveSimulation:
                 "cos_PI_vs_top_down": cosine_similarity(w.W_PI[1], -w.W_down[1]),
                 "cos_IP_vs_self_predicting": cos_IP,
                 "forward_feedback_angle": forward_feedback_angle(w, 1),
+                "shallow_error": squared_error(self.shallow.predict(self.test_inputs),
+                                               self._test_targets),
+                "forward_change": (np.linalg.norm(w.W_up[1] - self._initial_forward)
+                                   / np.linalg.norm(self._initial_forward)),
             }
-        return {name: np.array([float(value)]) for name, value in row.items()}
+        row = {name: float(value) for name, value in row.items()}
+        if self.first_measure is None:
+            self.first_measure = row
+        self.last_measure = row
+        return {name: np.array([value]) for name, value in row.items()}
 
     def simulated_ms_per_second(self):
         """Simulated milliseconds per wall-clock second at the measured speed (0 before)."""

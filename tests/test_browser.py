@@ -210,3 +210,103 @@ def test_a_slow_page_stays_close_behind_and_pause_shows_soon(page):
     page.screenshot(path=str(ARTIFACTS / "app-slow-page.png"))
     assert waited < 20, waited
     assert page.errors == []
+
+
+# a column of a named data source of the page (app/plots.py names them), read in BokehJS
+# The newest of that name: the page keeps the models of the plots a rebuild replaced (BokehJS
+# does not drop them), and model ids grow.
+READ_SOURCE = """([name, column]) => {
+    const number = (model) => parseInt(String(model.id).replace(/[^0-9]/g, ""));
+    const sources = [...Bokeh.documents[0].all_models].filter((model) => model.name === name);
+    if (!sources.length)
+        return null;
+    const source = sources.reduce((a, b) => number(a) > number(b) ? a : b);
+    const data = source.data instanceof Map ? source.data.get(column) : source.data[column];
+    return Array.from(data);
+}"""
+STORY_SECONDS = 60
+
+
+def _column(page, source, column):
+    return page.evaluate(READ_SOURCE, [source, column])
+
+
+def _open_scenario(browser, url, scenario):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.goto(url)
+    page.get_by_role("button", name="Step one pattern").wait_for(timeout=60_000)
+    page.wait_for_function(PLOTS_ARRIVED, timeout=60_000)
+    if scenario != "fig1":  # the default
+        from core.live import SCENARIOS
+        title = SCENARIOS[scenario].title
+        page.locator("select").first.select_option(label=title)
+        page.get_by_text(f"{title}:", exact=False).first.wait_for(timeout=60_000)
+    return page
+
+
+def test_each_scenario_tells_its_story_within_a_minute_of_play(browser, served_app):
+    """Three students press Play at once on S1, Fig. 1 and Fig. 2 (Fig. 1's student switches
+    nudging on after 10 s). Within 60 s, what the page draws shows: S1's apical energy falling
+    10x over the whole run; Fig. 1's rising 5x at the nudging mark and decaying after; Fig. 2's
+    learning curve. Screenshots of the three after 60 s are saved as test artifacts."""
+    pages = {name: _open_scenario(browser, served_app, name) for name in ("fig-s1", "fig1", "fig2")}
+    for page in pages.values():
+        page.get_by_role("button", name="▶ Play").dispatch_event("click")
+    started = time.monotonic()
+    page_s1, page_fig1 = pages["fig-s1"], pages["fig1"]
+    _wait_for(lambda: len(_column(page_fig1, "whole_run", "time")) >= 10, 30,
+              "Fig. 1's whole-run plot got no data in 30 s")
+    page_fig1.wait_for_timeout(max(0.0, 10 - (time.monotonic() - started)) * 1000)
+    page_fig1.get_by_role("button", name=NUDGING_OFF).dispatch_event("click")
+    page_fig1.get_by_role("button", name="Nudging on: target shown (click: off)").wait_for(
+        timeout=30_000)
+
+    def s1_fell():
+        apical = [a for a in _column(page_s1, "whole_run", "apical_sq1") if a == a]
+        return len(apical) > 3 and apical[0] >= 10 * sum(apical[-3:]) / 3
+
+    def fig1_woke_and_faded():
+        onsets = _column(page_fig1, "events", "time")
+        times = _column(page_fig1, "whole_run", "time")
+        apical = _column(page_fig1, "whole_run", "apical_sq1")
+        if not onsets:
+            return False
+        before = [a for t, a in zip(times, apical) if t < onsets[0]][-5:-1]  # not the onset's bin
+        after = [a for t, a in zip(times, apical) if t > onsets[0]]
+        if not before or len(after) < 5:
+            return False
+        peak = max(after)
+        return peak >= 5 * sum(before) / len(before) and \
+            sum(after[-3:]) / 3 <= peak / 3 and after.index(peak) < len(after) - 3
+
+    deadline = started + STORY_SECONDS
+    results = {}
+    while time.monotonic() < deadline and len(results) < 2:
+        if "fig-s1" not in results and s1_fell():
+            results["fig-s1"] = time.monotonic() - started
+        if "fig1" not in results and fig1_woke_and_faded():
+            results["fig1"] = time.monotonic() - started
+        time.sleep(1)
+    time.sleep(max(0.0, deadline - time.monotonic()))
+    ARTIFACTS.mkdir(exist_ok=True)
+    for name, page in pages.items():
+        page.screenshot(path=str(ARTIFACTS / f"story-{name}.png"), full_page=True)
+        page.get_by_role("button", name="Pause").dispatch_event("click")
+    assert "fig-s1" in results, (
+        f"S1's whole-run apical energy did not fall 10x in {STORY_SECONDS} s: "
+        f"{_column(page_s1, 'whole_run', 'apical_sq1')}")
+    assert "fig1" in results, (
+        f"Fig. 1's apical energy did not rise 5x at the nudging mark and decay in "
+        f"{STORY_SECONDS} s: events {_column(page_fig1, 'events', 'label')}, bins "
+        f"{list(zip(_column(page_fig1, 'whole_run', 'time'), _column(page_fig1, 'whole_run', 'apical_sq1')))}")
+    assert _column(page_fig1, "events", "label") == ["nudging on"]
+    learning = _column(pages["fig2"], "progress", "test_error")
+    assert len(learning) > 10 and learning[-1] < learning[0]
+    # the guided path ticked what each student did and saw
+    assert page_fig1.get_by_text("✓ done:").count() == 4
+    assert page_s1.get_by_text("✓ done:").count() >= 2
+    for page in pages.values():
+        assert page.errors == []
+        page.close()

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from core import live
+from core import compiled, live
 from core.baselines import angle_degrees
 from core.live import (PROGRESS_COLUMNS, SCENARIOS, LiveSimulation, TraceHistory,
                        fit_rates_to_depth)
@@ -45,6 +45,10 @@ def test_patterns_switch_after_the_presentation_time():
 
 
 def test_same_seed_same_trajectory_however_the_run_is_cut():
+    # a live run takes the NumPy path until the compiled kernel is ready, then the kernel (the
+    # two agree to 1e-9, not bit for bit): compare runs that take the same path throughout
+    compiled.prepare()
+    compiled.wait()
     whole, pieces = LiveSimulation("fig1", seed=3), LiveSimulation("fig1", seed=3)
     assert whole.network.params.sigma > 0  # noise included
     whole.network.nudging = pieces.network.nudging = True
@@ -145,7 +149,7 @@ def test_trace_history_keeps_the_last_rows_in_order():
     history.extend({"time": [1, 2], "x": [10, 20]})
     history.extend({"time": [3, 4, 5], "x": [30, 40, 50]})
     np.testing.assert_array_equal(history.table(), [[3, 30], [4, 40], [5, 50]])
-    assert history.to_csv().splitlines() == ["time,x", "3,30", "4,40", "5,50"]
+    assert history.to_csv().splitlines() == ["time,x,event", "3,30,", "4,40,", "5,50,"]
     with pytest.raises(ValueError, match="capacity must be >= 1, got 0"):
         TraceHistory(["time"], capacity=0)
 
@@ -182,3 +186,49 @@ def test_fig_s1_lateral_weights_learn_the_self_predicting_state():
 def test_unknown_scenario_is_named():
     with pytest.raises(ValueError, match="unknown scenario 'fig9'; choose one of"):
         LiveSimulation("fig9")
+
+
+def test_what_happens_to_a_run_is_logged_as_events_with_time_and_patterns():
+    sim = LiveSimulation("fig1", seed=0)
+    rates = list(sim.network.params.eta_PP_up)
+    sim.advance(1500)  # 150 ms: the second pattern
+    sim.set_nudging(True)
+    sim.network.params.g_B = 1.2  # a slider, a notebook: any change of the parameters
+    sim.network.params.learn_IP = False
+    sim.network.params.eta_PP_up = [0.2, 0.1]
+    sim.make_self_predicting()
+    sim.network.nudging = False  # set directly: noticed at the next piece
+    sim.advance(10)
+    assert [(e.kind, e.label) for e in sim.events.events] == [
+        ("nudging", "nudging on"), ("parameter", "g_B 1 → 1.2"),
+        ("parameter", "learn_IP on → off"),
+        ("parameter", f"eta_PP_up [{', '.join(f'{r:g}' for r in rates)}] → [0.2, 0.1]"),
+        ("self-predicting", "set self-predicting"), ("nudging", "nudging off")]
+    assert all(e.time == pytest.approx(150.0) and e.patterns == 2 for e in sim.events.events)
+    loaded = LiveSimulation("fig1", seed=0).network  # at t = 0 ms: behind the record
+    sim.replace_network(loaded)
+    assert sim.events.events[-1].label == "network loaded (t = 0.0 ms)"
+    assert sim.whole_run.table()["time"].size == 0  # a new record for the new clock
+    loaded.params.g_A = 0.5
+    assert sim.events.events[-1].label == "g_A 0.8 → 0.5"
+
+
+def test_the_shallow_learner_learns_only_its_output_weights():
+    sim = LiveSimulation("fig2", seed=0)
+    hidden, output = sim.shallow.W[1].copy(), sim.shallow.W[2].copy()
+    start = sim.measure()
+    sim.advance(5000, measure=False)  # 50 patterns with the teacher's target
+    np.testing.assert_array_equal(sim.shallow.W[1], hidden)
+    assert not np.array_equal(sim.shallow.W[2], output)
+    end = sim.measure()
+    assert end["shallow_error"][0] < start["shallow_error"][0]
+    assert sim.first_measure["shallow_error"] == start["shallow_error"][0]
+    assert sim.last_measure["test_error"] == end["test_error"][0]
+
+
+def test_forward_change_is_the_relative_distance_from_the_first_forward_weights():
+    sim = LiveSimulation("fig1", seed=0)
+    W0 = sim.network.weights.W_up[1].copy()
+    assert sim.measure()["forward_change"][0] == 0.0
+    sim.network.weights.W_up[1][:] = 1.5 * W0  # by hand: ||0.5 W0|| / ||W0|| = 0.5
+    assert sim.measure()["forward_change"][0] == pytest.approx(0.5)

@@ -54,3 +54,60 @@ def test_a_slow_page_gets_one_merged_update_with_the_latest_rows_when_it_catches
     assert times[-1] == pytest.approx(simulation.network.state.time)
     assert len(times) - shown <= plots.MAX_MERGED_ROWS
     assert np.all(np.diff(times) > 0)
+
+
+def _page_table(source):
+    return {c: np.asarray(v, dtype=float) for c, v in source.data.items()}
+
+
+def test_the_page_gets_the_whole_run_record_piece_by_piece_and_whole_after_a_merge(monkeypatch):
+    """Patched and streamed, the page's copy equals the record after every update, through bin
+    merges and a new record (a loaded network whose clock is behind)."""
+    simulation = LiveSimulation("fig1")
+    small = plots.LivePlots(simulation)
+    simulation.whole_run = type(simulation.whole_run)(simulation.whole_run.columns, width=20.0,
+                                                      bins=8)  # merges soon
+    merges = set()
+    for _ in range(12):
+        small.push(simulation.advance(500, samples=7))
+        merges.add(simulation.whole_run.merges)
+        expected = simulation.whole_run.table()
+        shown = _page_table(small.whole_run)
+        assert shown.keys() == expected.keys()
+        for column in expected:
+            np.testing.assert_array_equal(shown[column], expected[column], err_msg=column)
+    assert len(merges) > 2  # the record merged several times on the way
+    simulation.replace_network(LiveSimulation("fig1").network)
+    small.push(simulation.advance(300))
+    np.testing.assert_array_equal(_page_table(small.whole_run)["time"],
+                                  simulation.whole_run.table()["time"])
+
+
+def test_events_reach_the_page_once_and_every_time_axis_marks_them():
+    simulation = LiveSimulation("fig1")
+    live = plots.LivePlots(simulation)
+    simulation.set_nudging(True)
+    live.show_events()
+    live.show_events()  # nothing new: nothing sent twice
+    simulation.network.params.g_B = 1.5
+    live.push(simulation.advance(100))
+    assert list(live.events.data["label"]) == ["nudging on", "g_B 1 → 1.5"]
+    for name, fig in live.figures.items():
+        spans = [r for r in fig.renderers if r.data_source is live.events]
+        assert len(spans) == 1, name
+        # the axes fit the data, not the marks: an old event must not stretch the last seconds
+        assert spans[0] not in fig.x_range.renderers, name
+
+
+def test_plots_show_axes_and_a_hint_until_the_first_data():
+    simulation = LiveSimulation("fig-s1")
+    live = plots.LivePlots(simulation)
+    hints = [label for fig in live.figures.values() for label in fig.center
+             if getattr(label, "text", None) == plots.HINT]
+    assert len(hints) == len(live.figures) and all(hint.visible for hint in hints)
+    assert len(live._placeholder.data["time"]) == 2  # gives every axis a range
+    live.push(simulation.advance(0))  # the first frame of a build: no samples yet
+    assert all(hint.visible for hint in hints)
+    live.push(simulation.advance(200))
+    assert not any(hint.visible for hint in hints)
+    assert len(live._placeholder.data["time"]) == 0
