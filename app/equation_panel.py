@@ -127,7 +127,10 @@ def derived_quantities(params):
 
 
 def equations(params):
-    """``(title, symbolic LaTeX, LaTeX with values)`` for every equation, for these parameters."""
-    rows = [(_title(title, params), render(template), render(template, params))
+    """``(title, symbolic LaTeX, LaTeX with values)`` for every equation, for these parameters;
+    the symbolic form is ``None`` where no parameter is filled in (it would print twice)."""
+    rows = [(_title(title, params),
+             render(template) if _PLACEHOLDER.search(template) else None,
+             render(template, params))
             for title, template in EQUATIONS]
     return rows + [(title, None, latex) for title, latex in derived_quantities(params)]

@@ -60,14 +60,17 @@ def _nudging_onset(simulation):
 
 
 def _around_onset(simulation):
-    """Apical energy of the bins before and after the latest nudging onset (None without)."""
+    """The largest apical energy sample of each bin before and after the latest nudging onset
+    (None without one). The bins' largest samples, not their means: a bin of a long run is
+    longer than the error lasts."""
     onset = _nudging_onset(simulation)
     if onset is None:
         return None
     table = simulation.whole_run.table()
     width = simulation.whole_run.width
-    before = table[APICAL][table["time"] + width / 2 <= onset]
-    after = table[APICAL][table["time"] - width / 2 >= onset]
+    largest = table[f"{APICAL}_max"]
+    before = largest[table["time"] + width / 2 <= onset]
+    after = largest[table["time"] - width / 2 >= onset]
     return before[-5:], after
 
 

@@ -63,6 +63,7 @@ def _figure(title, x_label, y_label, height=HEIGHT, **options):
     fig.title.text_font_size = "11pt"
     # a formatter of its own: a Bokeh model belongs to one document, and so to one session
     fig.xaxis.formatter = NumeralTickFormatter(format=X_TICK_FORMAT)
+    fig.xaxis.ticker.desired_num_ticks = 5  # labels of 6 digits that do not run together
     if options.get("y_axis_type") == "log":
         fig.yaxis.ticker.desired_num_ticks = 4  # a few decades, labels that do not collide
     return fig
@@ -253,7 +254,7 @@ class LivePlots:
             fig.y_range.renderers = renderers
 
     def _whole_run(self, n_layers):
-        fig = self._figure("Whole run: error signals (events in green)",
+        fig = self._figure("Whole run: error signals, bin mean and largest sample",
                            "time (ms)", "mean squared potential", height=STORY_HEIGHT,
                            y_axis_type="log")
         renderers = []
@@ -265,6 +266,9 @@ class LivePlots:
                     ["#d62728", "#ff7f0e", "#8c564b", "#e377c2"][i % 4]
             renderers.append(fig.line("time", column, source=self.whole_run, color=color,
                                       line_width=2.5, legend_label=label))
+            # up to the bin's largest sample: a brief error stays visible in a long bin
+            renderers.append(fig.varea("time", column, f"{column}_max", source=self.whole_run,
+                                       fill_color=color, fill_alpha=0.2, legend_label=label))
         self._auto_range_over(fig, renderers)
         fig.add_tools(HoverTool(renderers=renderers[:1], tooltips=[
             ("time (ms)", "@time{0,0}"), *[(c, f"@{{{c}}}") for c in whole_run_columns(n_layers)]]))

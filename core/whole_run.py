@@ -2,9 +2,12 @@
 
 A live simulation streams fast traces that a dashboard shows for the last few seconds only; the
 story of a run (apical potentials falling silent over minutes, the error that nudging wakes and
-its decay) needs the whole run at a coarser resolution. :class:`BinnedRecord` keeps the mean of
-each quantity per time bin in a fixed number of bins: when the run outgrows them, neighbouring
-bins merge in pairs and the bin width doubles, so memory stays bounded however long the run.
+its decay) needs the whole run at a coarser resolution. :class:`BinnedRecord` keeps the mean and
+the largest sample of each quantity per time bin in a fixed number of bins: when the run outgrows
+them, neighbouring bins merge in pairs and the bin width doubles, so memory stays bounded however
+long the run. The mean shows the level; the largest sample keeps a brief event visible (the
+apical error nudging wakes decays within a second or two: after an hour of play, bins of a few
+seconds average it away, their largest sample does not).
 :class:`EventLog` keeps what happened to the run (nudging switched, a parameter changed) with the
 time and pattern count at which it happened, for marks on the plots and for the exported CSV.
 """
@@ -18,15 +21,14 @@ from dataclasses import dataclass
 import numpy as np
 
 BINS = 1000
-"""Most bins a :class:`BinnedRecord` keeps (about a plot's width in pixels): enough that the
-apical error nudging wakes in Fig. 1, which decays within ~2 s, stands out of its bin after 10
-minutes of simulated time."""
+"""Most bins a :class:`BinnedRecord` keeps (about a plot's width in pixels)."""
 MAX_EVENTS = 200
 """Most events an :class:`EventLog` keeps; the oldest are dropped first."""
 
 
 class BinnedRecord:
-    """Per-bin means of ``columns`` over a whole run, in at most ``bins`` bins.
+    """Per-bin means and largest samples of ``columns`` over a whole run, in at most ``bins``
+    bins.
 
     Bin ``i`` covers simulated times ``[origin + i w, origin + (i + 1) w)``; a sample's value is
     added to the sum of its bin and column (NaN values are not counted), and the bin's mean is
@@ -56,6 +58,7 @@ class BinnedRecord:
         self.merges = 0
         self._sums = np.zeros((bins, len(self.columns)))
         self._counts = np.zeros((bins, len(self.columns)))
+        self._maxima = np.full((bins, len(self.columns)), -np.inf)
         self._used = 0  # bins up to the last one that holds a sample
 
     @property
@@ -80,6 +83,7 @@ class BinnedRecord:
         counted = np.isfinite(block)
         np.add.at(self._sums, index, np.where(counted, block, 0.0))
         np.add.at(self._counts, index, counted)
+        np.maximum.at(self._maxima, index, np.where(counted, block, -np.inf))
         self._used = max(self._used, int(index.max()) + 1)
 
     def _merge(self):
@@ -87,13 +91,16 @@ class BinnedRecord:
         for array in (self._sums, self._counts):
             array[:half] = array.reshape(half, 2, -1).sum(axis=1)
             array[half:] = 0.0
+        self._maxima[:half] = self._maxima.reshape(half, 2, -1).max(axis=1)
+        self._maxima[half:] = -np.inf
         self.width *= 2
         self.merges += 1
         self._used = (self._used + 1) // 2
 
     def table(self):
-        """The bins that hold samples: ``{"time": bin centres, column: mean, ...}`` (a column's
-        mean is NaN in a bin where it had only NaN samples)."""
+        """The bins that hold samples: ``{"time": bin centres, column: mean, ...,
+        column + "_max": largest sample, ...}`` (both NaN in a bin where the column had only NaN
+        samples)."""
         counts = self._counts[:self._used]
         held = counts.any(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -101,6 +108,8 @@ class BinnedRecord:
         centres = self.origin + (np.arange(self._used) + 0.5) * self.width
         table = {"time": centres[held]}
         table.update({c: means[held, i] for i, c in enumerate(self.columns)})
+        maxima = np.where(counts > 0, self._maxima[:self._used], np.nan)
+        table.update({f"{c}_max": maxima[held, i] for i, c in enumerate(self.columns)})
         return table
 
 

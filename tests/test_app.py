@@ -1,5 +1,6 @@
 """The dashboard without a browser: builds, steps, streams, guards, exports, serves /app."""
 
+import html
 import json
 import sys
 import urllib.request
@@ -20,6 +21,8 @@ import plots  # noqa: E402
 from main import App  # noqa: E402
 
 from core import live, storage  # noqa: E402
+from core.live import SCENARIOS  # noqa: E402
+from core.parameters import ModelParameters  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -250,3 +253,60 @@ def test_time_axes_label_large_times_in_plain_digits():
     app = App()
     for name, fig in app.plots.figures.items():
         assert fig.xaxis[0].formatter.format == "0,0.[00]", name
+
+
+def _shown_in_page(root):
+    """What the page's Bokeh models show: the scenario selector, the description, slider values
+    by label and the plain text of the status line."""
+    shown = {"sliders": {}, "texts": []}
+    for model in root.references():
+        title = getattr(model, "title", None)
+        if title == "Scenario":
+            shown["scenario"] = model.value
+        elif type(model).__name__ == "Slider":
+            shown["sliders"][title] = model.value
+        elif isinstance(getattr(model, "text", None), str):
+            shown["texts"].append(model.text)
+    return shown
+
+
+def test_after_a_notebooks_run_all_the_page_shows_the_running_network():
+    """Notebook 10's sequence (scenario changes, parameters set from code, nudging, the
+    self-predicting state): afterwards the selector, the description, every slider and the
+    plots show the running scenario and its network's parameters."""
+    app = App(scenario="fig1")
+    root = pn.panel(app).get_root(Document(), comm=Comm())
+    params = app.simulation.network.params
+    app.nudging = True
+    params.g_som, params.dt = 2.0, 0.05
+    app.scenario = "fig-s1"
+    app.make_self_predicting()
+    app.simulation.network.params.learn_IP = False
+    app.scenario = "fig2"
+    app.simulation.network.params.sigma = 0.2  # set from code after the switch
+    shown = _shown_in_page(root)
+    scenario = app.simulation.scenario
+    assert shown["scenario"] == scenario.name == "fig2"
+    texts = [html.unescape(text) for text in shown["texts"]]
+    assert sum(scenario.description in text for text in texts) == 1, texts
+    assert not any(SCENARIOS["fig1"].description in text for text in texts)
+    params = app.simulation.network.params
+    for name in main.SLIDERS:
+        label = ModelParameters.param[name].label
+        assert shown["sliders"][label] == pytest.approx(getattr(params, name)), name
+    assert app.plots.figures["learning"] in root.references()  # Fig. 2's story plot
+    assert app.plots.figures["apical"] not in root.references()  # one click away
+
+
+def test_no_equation_is_printed_twice():
+    """An equation without parameters (Eqs. 3-5) has no symbolic form apart from its values."""
+    from equation_panel import equations
+
+    rows = equations(ModelParameters())
+    assert any(symbolic is None and title.startswith("Eqs. 3-5") for title, symbolic, _ in rows)
+    for title, symbolic, with_values in rows:
+        assert symbolic != with_values, title
+    app = App()
+    latex = [pane.object for pane in app._equations_area.objects
+             if isinstance(pane, pn.pane.LaTeX)]
+    assert len(latex) == len(set(latex))

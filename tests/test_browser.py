@@ -270,7 +270,7 @@ def test_each_scenario_tells_its_story_within_a_minute_of_play(browser, served_a
     def fig1_woke_and_faded():
         onsets = _column(page_fig1, "events", "time")
         times = _column(page_fig1, "whole_run", "time")
-        apical = _column(page_fig1, "whole_run", "apical_sq1")
+        apical = _column(page_fig1, "whole_run", "apical_sq1_max")  # each bin's largest sample
         if not onsets:
             return False
         before = [a for t, a in zip(times, apical) if t < onsets[0]][-5:-1]  # not the onset's bin
@@ -300,7 +300,7 @@ def test_each_scenario_tells_its_story_within_a_minute_of_play(browser, served_a
     assert "fig1" in results, (
         f"Fig. 1's apical energy did not rise 5x at the nudging mark and decay in "
         f"{STORY_SECONDS} s: events {_column(page_fig1, 'events', 'label')}, bins "
-        f"{list(zip(_column(page_fig1, 'whole_run', 'time'), _column(page_fig1, 'whole_run', 'apical_sq1')))}")
+        f"{list(zip(_column(page_fig1, 'whole_run', 'time'), _column(page_fig1, 'whole_run', 'apical_sq1_max')))}")
     assert _column(page_fig1, "events", "label") == ["nudging on"]
     learning = _column(pages["fig2"], "progress", "test_error")
     assert len(learning) > 10 and learning[-1] < learning[0]

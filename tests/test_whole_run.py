@@ -17,6 +17,8 @@ def test_bins_hold_the_mean_of_their_samples_by_hand():
     np.testing.assert_array_equal(table["time"], [105.0, 115.0])  # bin centres
     np.testing.assert_array_equal(table["a"], [2.0, 5.0])
     np.testing.assert_array_equal(table["b"], [2.0, np.nan])  # NaN samples do not count
+    np.testing.assert_array_equal(table["a_max"], [3.0, 5.0])
+    np.testing.assert_array_equal(table["b_max"], [2.0, np.nan])
     assert record.end == 120.0
 
 
@@ -28,11 +30,13 @@ def test_a_sample_beyond_the_last_bin_merges_pairs_until_it_fits():
     table = record.table()
     np.testing.assert_array_equal(table["time"], [10.0, 30.0, 70.0])  # [0,20) [20,40) [60,80)
     np.testing.assert_array_equal(table["a"], [1.5, 3.5, 10.0])
+    np.testing.assert_array_equal(table["a_max"], [2.0, 4.0, 10.0])
     record.add([1000.0], {"a": [0.0]})  # far beyond: merges until 1000 fits in 4 bins
     assert record.width == 320.0 and record.merges == 5
     table = record.table()
     np.testing.assert_array_equal(table["time"], [160.0, 1120.0])  # [0,320) [960,1280)
     np.testing.assert_allclose(table["a"], [(1 + 2 + 3 + 4 + 10) / 5, 0.0])
+    np.testing.assert_array_equal(table["a_max"], [10.0, 0.0])
 
 
 def test_memory_stays_bounded_however_long_the_run():
@@ -62,6 +66,17 @@ def test_the_event_log_keeps_the_latest_and_says_what_is_new():
     assert [e.label for e in log.since(0)] == ["e2", "e3", "e4"]  # the dropped ones are gone
     assert log.since(5) == []
     assert log.table()["time"].tolist() == [20.0, 30.0, 40.0]
+
+
+def test_a_brief_peak_survives_merging_in_the_largest_sample():
+    """An error lasting one sample among a thousand: the mean of its merged bin hides it, the
+    bin's largest sample keeps it."""
+    record = BinnedRecord(["a"], width=1.0, bins=4)
+    values = np.full(1000, 1e-4)
+    values[500] = 1e-2
+    record.add(np.arange(1000.0), {"a": values})
+    table = record.table()
+    assert table["a"].max() < 1e-3 and table["a_max"].max() == 1e-2
 
 
 def test_csv_puts_each_event_on_the_first_row_at_or_after_it():
@@ -97,6 +112,7 @@ def test_a_live_run_bins_the_error_signals_it_recorded():
     assert table["time"].tolist() == [100.0 * b + 50.0 for b in np.unique(bins)]
     for row, b in enumerate(np.unique(bins)):
         np.testing.assert_allclose(table["apical_sq1"][row], apical[bins == b].mean(), rtol=1e-12)
+        assert table["apical_sq1_max"][row] == apical[bins == b].max()
         expected = error[bins == b]
         expected = expected[np.isfinite(expected)]
         if len(expected):
