@@ -60,18 +60,17 @@ def _nudging_onset(simulation):
 
 
 def _around_onset(simulation):
-    """The largest apical energy sample of each bin before and after the latest nudging onset
-    (None without one). The bins' largest samples, not their means: a bin of a long run is
-    longer than the error lasts."""
+    """Around the latest nudging onset (None without one): the apical energy of the bins before
+    (their means: the level) and, after it, each bin's largest sample and its mean. The largest
+    samples catch the error, which lasts a second or two, in the long bins of a long run."""
     onset = _nudging_onset(simulation)
     if onset is None:
         return None
     table = simulation.whole_run.table()
     width = simulation.whole_run.width
-    largest = table[f"{APICAL}_max"]
-    before = largest[table["time"] + width / 2 <= onset]
-    after = largest[table["time"] - width / 2 >= onset]
-    return before[-5:], after
+    before = table["time"] + width / 2 <= onset
+    after = table["time"] - width / 2 >= onset
+    return table[APICAL][before][-5:], table[f"{APICAL}_max"][after], table[APICAL][after]
 
 
 def nudging_on(simulation):
@@ -82,19 +81,20 @@ def error_woke(simulation, factor=5.0):
     """After nudging switched on, the apical energy rose ``factor`` times above its level in the
     bins before."""
     around = _around_onset(simulation)
-    return around is not None and len(around[0]) > 0 and len(around[1]) > 0 and \
-        bool(around[1].max() >= factor * around[0].mean())
+    if around is None:
+        return False
+    level, largest, _ = around
+    return len(level) > 0 and len(largest) > 0 and bool(largest.max() >= factor * level.mean())
 
 
 def error_faded(simulation, factor=3.0):
-    """After waking, the apical error fell ``factor`` times below its peak."""
-    around = _around_onset(simulation)
-    if around is None or not error_woke(simulation):
+    """After waking, the apical energy fell ``factor`` times below its peak."""
+    if not error_woke(simulation):
         return False
-    after = around[1]
-    peak = int(np.argmax(after))
-    return len(after) >= peak + 1 + RECENT_BINS and \
-        bool(after.max() >= factor * after[-RECENT_BINS:].mean())
+    _, largest, means = _around_onset(simulation)
+    peak = int(np.argmax(largest))
+    return len(means) >= peak + 1 + RECENT_BINS and \
+        bool(largest.max() >= factor * means[-RECENT_BINS:].mean())
 
 
 def interneurons_predict(simulation, cosine=0.9):
