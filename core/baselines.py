@@ -102,14 +102,15 @@ class MLP:
         """Output rates."""
         return self.forward(input_rates)[1][self.n_layers]
 
-    def deltas(self, u, r, target, *, rule="backprop", loss="rate"):
+    def deltas(self, u, r, target, *, rule="backprop", loss="rate", down_to=1):
         r"""Error signals :math:`\delta_k` (the negative gradient of the loss w.r.t. :math:`u_k`).
 
         ``loss="rate"``: :math:`\delta_N = \varphi'(u_N)(r^\mathrm{trgt} - r_N)` with ``target`` a
         rate; ``loss="potential"``: :math:`\delta_N = \varphi'(u_N)(u^\mathrm{trgt} - u_N)` with
         ``target`` a potential (the paper's form in Sec. 3.1). Hidden:
         :math:`\delta_k = \varphi'(u_k) \odot M_{k+1} \delta_{k+1}` with
-        :math:`M_{k+1} = W_{k+1}^T` (backprop) or :math:`B_k` (feedback alignment).
+        :math:`M_{k+1} = W_{k+1}^T` (backprop) or :math:`B_k` (feedback alignment). Only the
+        layers from the output down to ``down_to`` are computed.
         """
         if rule not in RULES:
             raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
@@ -119,7 +120,7 @@ class MLP:
         target = np.atleast_2d(np.asarray(target, dtype=float))
         error = target - (r[N] if loss == "rate" else u[N])
         delta = {N: self.transfer.derivative(u[N]) * error}
-        for k in range(N - 1, 0, -1):
+        for k in range(N - 1, max(down_to, 1) - 1, -1):
             back = self.W[k + 1].T if rule == "backprop" else self.feedback[k]
             delta[k] = self.transfer.derivative(u[k]) * (delta[k + 1] @ back.T)
         return delta
@@ -128,16 +129,21 @@ class MLP:
         r"""Batch-averaged weight and bias updates :math:`\Delta W_k = \delta_k r_{k-1}^T`.
 
         ``out`` is an optional dict of arrays to write :math:`\Delta W_k` into; ``scale`` (a float
-        or ``{k: float}``) multiplies them, applied to the small factor :math:`\delta_k`.
+        or ``{k: float}``) multiplies them, applied to the small factor :math:`\delta_k`. Layers
+        whose scale is 0 are left out of both dicts (nothing to compute: e.g. a shallow learner,
+        whose hidden layers do not learn).
         """
+        factor = {k: (scale[k] if isinstance(scale, dict) else scale) for k in self.W}
+        learning = [k for k in self.W if factor[k] != 0]
+        if not learning:
+            return {}, {}
         u, r = self.forward(input_rates)
-        delta = self.deltas(u, r, target, rule=rule, loss=loss)
+        delta = self.deltas(u, r, target, rule=rule, loss=loss, down_to=min(learning))
         batch = r[0].shape[0]
         out = {} if out is None else out
-        factor = {k: (scale[k] if isinstance(scale, dict) else scale) for k in self.W}
         dW = {k: np.matmul(delta[k].T * (factor[k] / batch), r[k - 1], out=out.get(k))
-              for k in self.W}
-        db = {k: factor[k] * delta[k].mean(axis=0) for k in self.b}
+              for k in learning}
+        db = {k: factor[k] * delta[k].mean(axis=0) for k in self.b if k in dW}
         return dW, db
 
     def train_batch(self, input_rates, target, learning_rate, *, rule="backprop", loss="rate"):
@@ -147,10 +153,10 @@ class MLP:
         """
         dW, db = self.updates(input_rates, target, rule=rule, loss=loss, out=self._update_buffers,
                               scale=learning_rate)
-        self._update_buffers = dW
-        for k in self.W:
+        self._update_buffers.update(dW)
+        for k in dW:
             self.W[k] += dW[k]
-            if k in self.b:
+            if k in db:
                 self.b[k] += db[k]
 
 

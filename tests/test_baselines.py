@@ -97,3 +97,18 @@ def test_angle_degrees():
     assert angle_degrees([1, 1], [2, 2]) == pytest.approx(0, abs=1e-5)
     assert angle_degrees([1, 0], [-1, 0]) == pytest.approx(180)
     assert angle_degrees([0, 0], [1, 0]) == 90
+
+
+def test_layers_that_do_not_learn_are_left_out_and_the_others_match_full_backprop():
+    """A shallow learner (only the output learns): the same output update as full backprop, no
+    update computed for the frozen hidden layer."""
+    mlp = MLP((4, 5, 3), transfer_function(ModelParameters()), seed=1)
+    x, target = np.full((2, 4), 0.5), np.full((2, 3), 0.2)
+    full, _ = mlp.updates(x, target, scale={1: 0.3, 2: 0.7})
+    shallow, _ = mlp.updates(x, target, scale={1: 0.0, 2: 0.7})
+    assert list(shallow) == [2]
+    np.testing.assert_array_equal(shallow[2], full[2])
+    hidden = mlp.W[1].copy()
+    mlp.train_batch(x, target, {1: 0.0, 2: 0.7})
+    np.testing.assert_array_equal(mlp.W[1], hidden)
+    assert mlp.updates(x, target, scale=0.0) == ({}, {})
