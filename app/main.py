@@ -35,7 +35,7 @@ from inputs import (StrictField, format_number, parse_layer_sizes, parse_rate,  
                     parse_seed, plain_text_html)
 from plots import LivePlots  # noqa: E402
 
-pn.extension("katex")
+pn.extension("katex", inline=True)  # in notebooks: Panel's JS and CSS from the kernel, no CDN
 
 TICK_MS = round(1000 * sessions.PERIOD_S)
 """Period of the play loop: 10 plot updates per second (fewer when many sessions play)."""
@@ -586,9 +586,14 @@ def page(sidebar, main):
     # no busy spinner: Panel's is one indicator shared by every session and synced with the
     # process-wide pn.state.busy, so each tick of any session would flip it in every open page
     # (N^2 messages; it froze a server with 30 playing sessions)
+    # Fast design without its web font from fonts.googleapis.com, set in system fonts: the page
+    # asks no other host for anything (a classroom server may be offline; see offline.py)
+    from offline import SYSTEM_FONTS, Fast
+
     return pn.template.FastListTemplate(
         title="Dendritic cortical microcircuits (Sacramento et al. 2018)",
-        sidebar=sidebar, main=main, sidebar_width=360, busy_indicator=None)
+        sidebar=sidebar, main=main, sidebar_width=360, busy_indicator=None,
+        design=Fast, font=SYSTEM_FONTS)
 
 
 def serve():

@@ -1,0 +1,325 @@
+"""No request leaves the machine: the served dashboard, and the notebooks run in JupyterLab.
+
+A classroom server may have no internet. Every request of the page goes through a Playwright route:
+one to a host other than 127.0.0.1/localhost is recorded and aborted, as on an offline machine, so
+a test sees both what the page asked for and what it shows without it.
+
+Needs Debian's Chromium at /usr/bin/chromium (REQUIRE_BROWSER=1 turns a missing browser into a
+failure instead of a skip). Screenshots land in test-artifacts/.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+import nbformat
+import pytest
+
+from conftest import ROOT, _free_port
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+NOTEBOOK_DIR = ROOT / "notebooks"
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+if not os.path.exists(CHROMIUM):
+    if os.environ.get("REQUIRE_BROWSER"):
+        raise RuntimeError(f"REQUIRE_BROWSER is set but {CHROMIUM} is missing: "
+                           "apt-get install chromium")
+    pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+panel = pytest.importorskip("panel")
+
+# The streamed trace source of the page (named "traces" by app/plots.py): the plots are there.
+PLOTS_ARRIVED = """() => window.Bokeh !== undefined && Bokeh.documents.length > 0 &&
+    Bokeh.documents[0].get_model_by_name("traces") !== null"""
+
+# KaTeX writes every formula twice, as MathML (for screen readers) and as HTML; a stylesheet hides
+# one of them (KaTeX's hides the MathML, Panel's css/katex.css the HTML). Without either, a formula
+# shows as garbled doubled text. Both are inside Bokeh's shadow roots.
+KATEX_STATE = """() => {
+    const shown = (element) => {
+        if (!element) return false;
+        const box = element.getBoundingClientRect();
+        return box.width > 2 && box.height > 2;
+    };
+    const state = {formulas: 0, doubled: 0};
+    const walk = (root) => {
+        root.querySelectorAll(".katex").forEach((formula) => {
+            state.formulas += 1;
+            if (shown(formula.querySelector(".katex-mathml"))
+                    && shown(formula.querySelector(".katex-html"))) state.doubled += 1;
+        });
+        root.querySelectorAll("*").forEach((element) => {
+            if (element.shadowRoot) walk(element.shadowRoot);
+        });
+    };
+    walk(document);
+    return state;
+}"""
+
+# Panel's own stylesheets on its CDN. HoloViews links them into every plot it shows in a notebook,
+# whatever the resource settings: its notebook renderer (Renderer.components -> _render_panel in
+# holoviews/plotting/renderer.py) serializes the plot with panel.io.notebook.render_model and
+# resources "cdn", and never inlines stylesheets as Panel's own Viewable._repr_mimebundle_ does
+# under pn.config.inline (panel/viewable.py). No option of HoloViews 1.23 / Panel 1.9 changes
+# that. Offline these requests fail; the plots are drawn the same, widget boxes lose their border.
+PANEL_CDN_STYLESHEET = re.compile(
+    rf"https://cdn\.holoviz\.org/panel/{re.escape(panel.__version__)}/dist/"
+    r"[\w./@-]+\.css(\?v=[\w.]+)?")
+
+FASTEST_NOTEBOOK_WITH_PLOTS = "04_dendritic_predictive_plasticity.ipynb"
+"""The quickest classroom notebook to run (~10 s of kernel time) with several HoloViews plots,
+one of them a HoloMap with a slider."""
+
+DASHBOARD_NOTEBOOK = "10_explore_the_dashboard.ipynb"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield browser
+        browser.close()
+
+
+def _offline_page(browser):
+    """A new page whose requests to other hosts are recorded in ``page.external`` and aborted."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.external = []
+
+    def route(request_route):
+        url = request_route.request.url
+        if urlparse(url).hostname in LOCAL_HOSTS:
+            request_route.continue_()
+        else:
+            page.external.append(url)
+            request_route.abort()
+
+    page.route("**/*", route)
+    return page
+
+
+def _screenshot(page, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name))
+
+
+def _canvas_sizes(locator):
+    return [box and (box["width"], box["height"])
+            for box in (canvas.bounding_box() for canvas in locator.locator("canvas").all())]
+
+
+# ---- the served dashboard ---------------------------------------------------------------------
+
+def test_the_served_page_asks_no_other_host(browser, served_app):
+    page = _offline_page(browser)
+    try:
+        page.goto(served_app)
+        page.wait_for_function(PLOTS_ARRIVED, timeout=90_000)
+        page.locator(".katex").first.wait_for(timeout=60_000)  # the equations are typeset
+        page.wait_for_timeout(1000)
+        _screenshot(page, "offline-app.png")
+        assert page.external == [], f"the page asked other hosts for {page.external}"
+        assert page.locator("canvas").count() >= 6
+        assert page.evaluate(KATEX_STATE)["doubled"] == 0
+    finally:
+        page.close()
+
+
+# ---- the notebooks in JupyterLab ----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def jupyter_lab(tmp_path_factory):
+    """``jupyter lab`` on a free port of 127.0.0.1 over a copy of notebooks/, with its own
+    (empty) settings, workspaces and runtime directories; yields the URL of /lab and the token.
+
+    Offline and quick: no news feed, no update check, no PyPI extension manager; the preferred
+    kernel starts with the notebook, and every cell is attached to the page (windowing off), so
+    the outputs of all cells can be measured.
+    """
+    root = tmp_path_factory.mktemp("jupyterlab")
+    shutil.copytree(NOTEBOOK_DIR, root / "notebooks")
+    (root / "app").symlink_to(ROOT / "app")  # notebook 10 imports the dashboard from ../app
+    settings = {"notebook-extension/tracker": {"autoStartDefaultKernel": True,
+                                               "windowingMode": "none"},
+                "apputils-extension/notification": {"fetchNews": "false",
+                                                    "checkForUpdates": False}}
+    for plugin, values in settings.items():
+        path = root / "settings" / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps(values))
+    for name in ("config", "workspaces", "runtime"):
+        (root / name).mkdir()
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(root / "config"),
+               JUPYTERLAB_SETTINGS_DIR=str(root / "settings"),
+               JUPYTERLAB_WORKSPACES_DIR=str(root / "workspaces"),
+               JUPYTER_RUNTIME_DIR=str(root / "runtime"))
+    port, token = _free_port(), "offline-test"
+    log = open(root / "jupyterlab.log", "w")
+    lab = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+         f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
+         f"--ServerApp.root_dir={root / 'notebooks'}",
+         "--ServerApp.allow_root=True",  # CI containers run as root; no effect otherwise
+         "--LabApp.news_url=None", "--LabApp.extension_manager=readonly",
+         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+        cwd=root, stdout=log, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=10):
+                break
+        except OSError:
+            if time.monotonic() > deadline or lab.poll() is not None:
+                lab.kill()
+                log.close()
+                pytest.fail("jupyter lab did not answer:\n"
+                            + (root / "jupyterlab.log").read_text(), pytrace=False)
+            time.sleep(0.5)
+    yield url, token
+    lab.terminate()
+    try:
+        lab.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        lab.kill()
+    log.close()
+
+
+def _open_notebook(browser, jupyter_lab, name):
+    """The notebook ``name`` open in JupyterLab in an offline page, its kernel started and idle."""
+    url, token = jupyter_lab
+    page = _offline_page(browser)
+    # a workspace of its own: JupyterLab would otherwise restore the tabs of the other tests
+    page.goto(f"{url}/lab/workspaces/{Path(name).stem}/tree/{name}?token={token}")
+    # the status bar: "No Kernel | ...", then "Python 3 (ipykernel) | Initializing", then Idle
+    page.get_by_text("(ipykernel) | Idle").wait_for(timeout=90_000)
+    return page
+
+
+PROMPTS = """() => [...document.querySelectorAll(".jp-Notebook .jp-CodeCell .jp-InputPrompt")]
+    .map((prompt) => prompt.textContent.trim()).filter((text) => text)"""
+
+
+def _run_all(page, timeout=150):
+    """Run > Run All Cells, and wait until every code cell has run (its prompt shows a number)."""
+    deadline, prompts = time.monotonic() + timeout, []
+    for _ in range(3):
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        try:  # the cells queue at once ([*]); a click lost while the kernel connects is repeated
+            page.wait_for_function(f"() => ({PROMPTS})().some((p) => /\\[(\\*|\\d+)\\]/.test(p))",
+                                   timeout=15_000)
+            break
+        except sync_api.TimeoutError:
+            continue
+    while time.monotonic() < deadline:
+        prompts = page.evaluate(PROMPTS)
+        if prompts and all(re.fullmatch(r"\[\d+\]:", prompt) for prompt in prompts):
+            return
+        page.wait_for_timeout(500)
+    raise AssertionError(f"the notebook did not finish within {timeout} s: prompts {prompts}")
+
+
+@pytest.fixture(scope="module")
+def notebook_run(browser, jupyter_lab):
+    """The fastest notebook with plots, run top to bottom in JupyterLab offline (Run All)."""
+    page = _open_notebook(browser, jupyter_lab, FASTEST_NOTEBOOK_WITH_PLOTS)
+    _run_all(page)
+    page.wait_for_timeout(2000)  # let BokehJS lay out and draw the last plots
+    plots = page.locator(".jp-OutputArea-output:has(canvas)")
+    if plots.count():
+        plots.first.scroll_into_view_if_needed()
+    _screenshot(page, "offline-notebook.png")
+    yield page
+    page.close()
+
+
+def test_a_notebook_in_jupyterlab_loads_its_plots_without_the_web(notebook_run):
+    page = notebook_run
+    scripts_and_fonts = [url for url in page.external if not PANEL_CDN_STYLESHEET.fullmatch(url)]
+    assert scripts_and_fonts == [], f"the notebook asked other hosts for {scripts_and_fonts}"
+    # every output holding a Bokeh document (data-root-id) below the setup cell shows a drawn plot
+    plots = (page.locator(".jp-Notebook .jp-CodeCell").filter(has_not_text="hv.extension(")
+             .locator(".jp-OutputArea-output:has([data-root-id])"))
+    drawn = [_canvas_sizes(plots.nth(i)) for i in range(plots.count())]
+    assert len(drawn) >= 3, f"expected the notebook's plots, found {len(drawn)} Bokeh outputs"
+    assert all(any(size and size[0] > 100 and size[1] > 100 for size in sizes)
+               for sizes in drawn), f"plot outputs without a drawn canvas: {drawn}"
+
+
+@pytest.mark.xfail(strict=True, reason="HoloViews' notebook renderer links Panel's stylesheets "
+                   "from cdn.holoviz.org; no HoloViews/Panel option inlines them "
+                   "(see PANEL_CDN_STYLESHEET)")
+def test_a_notebook_in_jupyterlab_asks_no_other_host(notebook_run):
+    assert notebook_run.external == [], \
+        f"the notebook asked other hosts for {sorted(set(notebook_run.external))}"
+
+
+@pytest.fixture(scope="module")
+def dashboard_in_notebook(browser, jupyter_lab):
+    """Notebook 10 in JupyterLab offline, run down to the cell that shows the dashboard."""
+    page = _open_notebook(browser, jupyter_lab, DASHBOARD_NOTEBOOK)
+    notebook = nbformat.read(NOTEBOOK_DIR / DASHBOARD_NOTEBOOK, as_version=4)
+    shown = next(index for index, cell in enumerate(notebook.cells)
+                 if cell.cell_type == "code" and cell.source.strip().endswith("\napp"))
+    page.locator(".jp-Notebook .jp-Cell").first.click()  # select the first cell
+    page.keyboard.press("Escape")  # command mode: Shift+Enter runs a cell and selects the next
+    for _ in range(shown + 1):
+        page.keyboard.press("Shift+Enter")
+    prompt = page.locator(".jp-Notebook .jp-Cell").nth(shown).locator(".jp-InputPrompt")
+    prompt.filter(has_text=re.compile(r"\[\d+\]")).wait_for(timeout=120_000)
+    try:  # KaTeX typesets once the panes are attached (never, if katex.js did not load)
+        page.wait_for_function(f"() => ({KATEX_STATE})().formulas > 0", timeout=30_000)
+    except sync_api.TimeoutError:
+        pass
+    page.wait_for_timeout(2000)
+    yield page
+    page.close()
+
+
+def test_the_dashboard_in_a_notebook_shows_its_equations_offline(dashboard_in_notebook):
+    page = dashboard_in_notebook
+    state = page.evaluate(KATEX_STATE)
+    equations = page.get_by_text("Eq. 1: hidden pyramidal soma")
+    if equations.count():
+        equations.first.scroll_into_view_if_needed()
+    _screenshot(page, "offline-notebook-dashboard.png")
+    assert page.external == [], f"the notebook asked other hosts for {page.external}"
+    assert state["formulas"] >= 10 and state["doubled"] == 0, state
+    assert page.locator(".jp-OutputArea-output canvas").count() >= 6
+
+
+@pytest.mark.xfail(strict=True, reason="Panel's in-place pane update (HTMLBasePane._update) "
+                   "sends its stylesheets as CDN links again, undoing pn.config.inline")
+def test_the_dashboard_equations_stay_typeset_after_a_parameter_change(dashboard_in_notebook):
+    page = dashboard_in_notebook
+    page.keyboard.press("Escape")
+    page.keyboard.press("b")  # a new cell below the selected one
+    page.keyboard.press("Enter")
+    page.keyboard.type("app.simulation.network.params.g_som = 2.0  # the g_som slider")
+    page.keyboard.press("Shift+Enter")
+    cell = page.locator(".jp-Notebook .jp-CodeCell").filter(has_text="the g_som slider")
+    cell.locator(".jp-InputPrompt").filter(has_text=re.compile(r"\[\d+\]")).wait_for(timeout=60_000)
+    # the equations panel shows the new value of g_som (Playwright's waits let the page run)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not page.external:
+        page.wait_for_timeout(500)
+    page.wait_for_timeout(1000)
+    state = page.evaluate(KATEX_STATE)
+    page.get_by_text("Output soma with its teaching current").first.scroll_into_view_if_needed()
+    _screenshot(page, "offline-notebook-dashboard-changed.png")
+    assert (page.external, state["doubled"]) == ([], 0), \
+        f"after the change: {state}; the notebook asked other hosts for {page.external}"
