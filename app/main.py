@@ -31,6 +31,7 @@ from core.whole_run import to_csv  # noqa: E402
 import sessions  # noqa: E402
 from equation_panel import equations  # noqa: E402
 from guide import Guide  # noqa: E402
+from offline import LaTeX  # noqa: E402
 from inputs import (StrictField, format_number, parse_layer_sizes, parse_rate,  # noqa: E402
                     parse_seed, plain_text_html)
 from plots import LivePlots  # noqa: E402
@@ -346,7 +347,7 @@ class App(pn.viewable.Viewer):
             return
         self._equations_area.objects = [
             pn.pane.Markdown(text, margin=(8, 10, 0, 10)) if kind == "title" else
-            pn.pane.LaTeX(text, renderer="katex") for kind, text in texts]
+            LaTeX(text, renderer="katex") for kind, text in texts]
 
     # ---- actions ---------------------------------------------------------------------------
     def reset(self):

@@ -1,4 +1,5 @@
-"""Shared fixtures: a real ``panel serve app/`` on a free local port; hostile input."""
+"""Shared fixtures: a real ``panel serve app/`` on a free local port; headless Chromium; hostile
+input."""
 
 import io
 import json
@@ -47,6 +48,17 @@ def start_server(*extra_args, output=subprocess.PIPE, env=None):
                 log = server.stdout.read().decode() if server.stdout else "(see its log file)"
                 pytest.fail(f"panel serve app/ did not answer:\n{log}")
             time.sleep(0.5)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium, one for all browser tests (see browser_support.py)."""
+    import browser_support
+
+    with browser_support.sync_api.sync_playwright() as playwright:
+        browser = browser_support.launch(playwright)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture(scope="session")

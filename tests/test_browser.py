@@ -1,30 +1,19 @@
 """The dashboard in a real browser (headless Chromium driven by Playwright).
 
 Needs Debian's Chromium at /usr/bin/chromium (``.ci/run`` installs it and sets REQUIRE_BROWSER=1,
-so CI fails rather than skips when it is missing). Screenshots land in test-artifacts/.
+so CI fails rather than skips when it is missing). Each page runs offline, as in a classroom
+without internet: a request to another host is aborted and fails the test. Screenshots land in
+test-artifacts/.
 """
 
-import os
 import re
 import time
-from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-# The page template asks for web fonts on a CDN; on an offline machine that request fails. It is
-# a network error, not an error of the app.
-OFFLINE_NOISE = "net::ERR_NAME_NOT_RESOLVED"
+from browser_support import offline_page, screenshot
+
 NUDGING_OFF = "Nudging off (click: show the target)"
-
-if not os.path.exists(CHROMIUM):
-    if os.environ.get("REQUIRE_BROWSER"):
-        raise RuntimeError(f"REQUIRE_BROWSER is set but {CHROMIUM} is missing: "
-                           "apt-get install chromium")
-    pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)", allow_module_level=True)
-
-sync_api = pytest.importorskip("playwright.sync_api")
 
 # The streamed trace source of the page (named "traces" by app/plots.py), read in BokehJS.
 READ_TRACES = """(column) => {
@@ -38,31 +27,25 @@ PLOTS_ARRIVED = """() => Bokeh.documents.length > 0 &&
     Bokeh.documents[0].get_model_by_name("traces") !== null"""
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"])
-        yield browser
-        browser.close()
+def _open(browser, url):
+    """A fresh session of the app, offline (:func:`browser_support.offline_page`), with its
+    plots arrived."""
+    page = offline_page(browser)
+    page.goto(url)
+    page.get_by_role("button", name="Step one pattern").wait_for(timeout=60_000)
+    # the server builds the page in stages after it has loaded; the plots come last
+    page.wait_for_function(PLOTS_ARRIVED, timeout=60_000)
+    return page
 
 
 @pytest.fixture
 def page(browser, served_app):
-    """A fresh session of the app, with JavaScript errors collected in ``page.errors``."""
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.on("console", lambda message: page.errors.append(message.text)
-            if message.type == "error" and OFFLINE_NOISE not in message.text else None)
-    page.goto(served_app)
-    page.get_by_role("button", name="Step one pattern").wait_for(timeout=60_000)
-    # the server builds the page in stages after it has loaded; the plots come last
-    page.wait_for_function(PLOTS_ARRIVED, timeout=60_000)
+    """A fresh session of the app; the test fails if the page asked any other host."""
+    page = _open(browser, served_app)
     yield page
+    external = page.external
     page.close()
+    assert external == [], f"the page asked other hosts for {external}"
 
 
 def _traces(page, column):
@@ -86,8 +69,7 @@ def test_step_draws_and_the_page_has_no_javascript_errors(page):
     page.get_by_text("t = 100.0 ms").wait_for(timeout=60_000)
     assert len(_traces(page, "v_A1[0]")) == 20  # 100 samples asked, at least 50 steps apart
     page.wait_for_timeout(2000)  # let Bokeh draw and KaTeX typeset
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "app-after-step.png"), full_page=True)
+    screenshot(page, "app-after-step.png", full_page=True)
     assert page.locator("canvas").count() >= 6
     assert page.errors == []  # includes KaTeX parse errors of the equations panel
 
@@ -117,7 +99,7 @@ def test_play_streams_apical_data_and_nudging_wakes_the_apical_error(page):
                              f"within 15 s of nudging (switched at t = {switched_at} ms; samples "
                              f"since: {[(t, a) for t, a in zip(times, apical) if t > switched_at]})")
     page.get_by_role("button", name="Pause").dispatch_event("click")
-    page.screenshot(path=str(ARTIFACTS / "app-nudged.png"))
+    screenshot(page, "app-nudged.png")
     assert page.errors == []
 
 
@@ -146,7 +128,7 @@ def test_extreme_sliders_pause_with_a_message_and_reset_recovers(page):
         page.get_by_text(re.compile(r"Paused: dt = 1(\.0)? ms is at or beyond the Euler stability "
                                     r"bound")).wait_for(timeout=30_000)
     finally:
-        page.screenshot(path=str(ARTIFACTS / "app-unstable.png"))
+        screenshot(page, "app-unstable.png")
     page.get_by_role("button", name="▶ Play").wait_for(timeout=30_000)  # the loop stopped
     page.get_by_role("button", name="Reset").click()
     page.get_by_role("button", name="Step one pattern").click()
@@ -176,7 +158,7 @@ def test_hostile_sizes_and_a_hostile_file_show_as_text_and_run_no_script(page, t
     page.get_by_text("Not loaded (the running network is unchanged)",
                      exact=False).wait_for(timeout=30_000)
     page.wait_for_timeout(1000)  # time for an injected script or image handler to run
-    page.screenshot(path=str(ARTIFACTS / "app-hostile-input.png"))
+    screenshot(page, "app-hostile-input.png")
     assert page.get_by_text("<script>window.__xss = 1</script><b>bold</b>",
                             exact=False).count() == 1  # the file's header, quoted as text
     assert page.evaluate("window.__xss") is None
@@ -207,7 +189,7 @@ def test_a_slow_page_stays_close_behind_and_pause_shows_soon(page):
     page.get_by_role("button", name="▶ Play").wait_for(timeout=20_000)
     waited = time.monotonic() - paused
     cdp.send("Emulation.setCPUThrottlingRate", {"rate": 1})
-    page.screenshot(path=str(ARTIFACTS / "app-slow-page.png"))
+    screenshot(page, "app-slow-page.png")
     assert waited < 20, waited
     assert page.errors == []
 
@@ -232,12 +214,7 @@ def _column(page, source, column):
 
 
 def _open_scenario(browser, url, scenario):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.goto(url)
-    page.get_by_role("button", name="Step one pattern").wait_for(timeout=60_000)
-    page.wait_for_function(PLOTS_ARRIVED, timeout=60_000)
+    page = _open(browser, url)
     if scenario != "fig1":  # the default
         from core.live import SCENARIOS
         title = SCENARIOS[scenario].title
@@ -294,9 +271,8 @@ def test_each_scenario_tells_its_story_within_a_minute_of_play(browser, served_a
             results["fig1"] = time.monotonic() - started
         time.sleep(1)
     time.sleep(max(0.0, deadline - time.monotonic()))
-    ARTIFACTS.mkdir(exist_ok=True)
     for name, page in pages.items():
-        page.screenshot(path=str(ARTIFACTS / f"story-{name}.png"), full_page=True)
+        screenshot(page, f"story-{name}.png", full_page=True)
         page.get_by_role("button", name="Pause").dispatch_event("click")
     assert "fig-s1" in results, (
         f"S1's whole-run apical energy did not fall 10x in {STORY_SECONDS} s: "
@@ -313,4 +289,5 @@ def test_each_scenario_tells_its_story_within_a_minute_of_play(browser, served_a
     assert page_s1.get_by_text("✓ done:").count() >= 2
     for page in pages.values():
         assert page.errors == []
+        assert page.external == []
         page.close()

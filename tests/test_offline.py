@@ -1,11 +1,8 @@
 """No request leaves the machine: the served dashboard, and the notebooks run in JupyterLab.
 
-A classroom server may have no internet. Every request of the page goes through a Playwright route:
-one to a host other than 127.0.0.1/localhost is recorded and aborted, as on an offline machine, so
-a test sees both what the page asked for and what it shows without it.
-
-Needs Debian's Chromium at /usr/bin/chromium (REQUIRE_BROWSER=1 turns a missing browser into a
-failure instead of a skip). Screenshots land in test-artifacts/.
+A classroom server may have no internet. Pages are opened offline (browser_support.py: a request
+to another host is recorded and aborted), so a test sees both what the page asked for and what it
+shows without it. Screenshots land in test-artifacts/.
 """
 
 import json
@@ -17,25 +14,16 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from urllib.parse import urlparse
 
 import nbformat
 import pytest
 
+from browser_support import offline_page, screenshot, sync_api
 from conftest import ROOT, _free_port
+from core.live import SCENARIOS
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = ROOT / "test-artifacts"
 NOTEBOOK_DIR = ROOT / "notebooks"
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
-if not os.path.exists(CHROMIUM):
-    if os.environ.get("REQUIRE_BROWSER"):
-        raise RuntimeError(f"REQUIRE_BROWSER is set but {CHROMIUM} is missing: "
-                           "apt-get install chromium")
-    pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)", allow_module_level=True)
-
-sync_api = pytest.importorskip("playwright.sync_api")
 panel = pytest.importorskip("panel")
 
 # The streamed trace source of the page (named "traces" by app/plots.py): the plots are there.
@@ -83,39 +71,6 @@ one of them a HoloMap with a slider."""
 DASHBOARD_NOTEBOOK = "10_explore_the_dashboard.ipynb"
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"])
-        yield browser
-        browser.close()
-
-
-def _offline_page(browser):
-    """A new page whose requests to other hosts are recorded in ``page.external`` and aborted."""
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.external = []
-
-    def route(request_route):
-        url = request_route.request.url
-        if urlparse(url).hostname in LOCAL_HOSTS:
-            request_route.continue_()
-        else:
-            page.external.append(url)
-            request_route.abort()
-
-    page.route("**/*", route)
-    return page
-
-
-def _screenshot(page, name):
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name))
-
-
 def _canvas_sizes(locator):
     return [box and (box["width"], box["height"])
             for box in (canvas.bounding_box() for canvas in locator.locator("canvas").all())]
@@ -124,13 +79,13 @@ def _canvas_sizes(locator):
 # ---- the served dashboard ---------------------------------------------------------------------
 
 def test_the_served_page_asks_no_other_host(browser, served_app):
-    page = _offline_page(browser)
+    page = offline_page(browser)
     try:
         page.goto(served_app)
         page.wait_for_function(PLOTS_ARRIVED, timeout=90_000)
         page.locator(".katex").first.wait_for(timeout=60_000)  # the equations are typeset
         page.wait_for_timeout(1000)
-        _screenshot(page, "offline-app.png")
+        screenshot(page, "offline-app.png")
         assert page.external == [], f"the page asked other hosts for {page.external}"
         assert page.locator("canvas").count() >= 6
         assert page.evaluate(KATEX_STATE)["doubled"] == 0
@@ -189,7 +144,7 @@ def jupyter_lab(tmp_path_factory):
                 pytest.fail("jupyter lab did not answer:\n"
                             + (root / "jupyterlab.log").read_text(), pytrace=False)
             time.sleep(0.5)
-    yield url, token
+    yield url, token, root / "notebooks"
     lab.terminate()
     try:
         lab.wait(timeout=30)
@@ -200,8 +155,8 @@ def jupyter_lab(tmp_path_factory):
 
 def _open_notebook(browser, jupyter_lab, name):
     """The notebook ``name`` open in JupyterLab in an offline page, its kernel started and idle."""
-    url, token = jupyter_lab
-    page = _offline_page(browser)
+    url, token, _ = jupyter_lab
+    page = offline_page(browser)
     # a workspace of its own: JupyterLab would otherwise restore the tabs of the other tests
     page.goto(f"{url}/lab/workspaces/{Path(name).stem}/tree/{name}?token={token}")
     # the status bar: "No Kernel | ...", then "Python 3 (ipykernel) | Initializing", then Idle
@@ -242,7 +197,7 @@ def notebook_run(browser, jupyter_lab):
     plots = page.locator(".jp-OutputArea-output:has(canvas)")
     if plots.count():
         plots.first.scroll_into_view_if_needed()
-    _screenshot(page, "offline-notebook.png")
+    screenshot(page, "offline-notebook.png")
     yield page
     page.close()
 
@@ -290,29 +245,55 @@ def dashboard_in_notebook(browser, jupyter_lab):
     page.close()
 
 
+@pytest.fixture(scope="module")
+def dashboard_after_run_all(browser, jupyter_lab):
+    """A copy of notebook 10 (a kernel of its own) run top to bottom in JupyterLab (Run All):
+    scenario changes, parameters set from code, nudging and the self-predicting state."""
+    copy = "10_run_all.ipynb"
+    shutil.copy(jupyter_lab[2] / DASHBOARD_NOTEBOOK, jupyter_lab[2] / copy)
+    page = _open_notebook(browser, jupyter_lab, copy)
+    _run_all(page)
+    page.wait_for_timeout(2000)
+    yield page
+    page.close()
+
+
+def _run_new_cell(page, source):
+    """Type ``source`` into a new cell at the end of the notebook, run it, and return its output."""
+    page.locator(".jp-Notebook .jp-Cell").last.click()
+    page.keyboard.press("Escape")  # command mode
+    page.keyboard.press("b")  # a new cell below the selected one
+    page.keyboard.press("Enter")
+    page.keyboard.type(source)
+    page.keyboard.press("Shift+Enter")
+    cell = page.locator(".jp-Notebook .jp-CodeCell").filter(has_text=source.splitlines()[0])
+    cell.locator(".jp-InputPrompt").filter(has_text=re.compile(r"\[\d+\]")).wait_for(
+        timeout=60_000)
+    return cell.locator(".jp-OutputArea-output").all_inner_texts()
+
+
+SHOWN_BY_THE_KERNEL = """import json  # what the kernel runs
+print(json.dumps({"title": app.simulation.scenario.title,
+                  "description": app.simulation.scenario.description,
+                  "sliders": {ModelParameters.param[name].label: getattr(app.simulation.network.params, name)
+                              for name in SLIDERS}}))"""
+
+
 def test_the_dashboard_in_a_notebook_shows_its_equations_offline(dashboard_in_notebook):
     page = dashboard_in_notebook
     state = page.evaluate(KATEX_STATE)
     equations = page.get_by_text("Eq. 1: hidden pyramidal soma")
     if equations.count():
         equations.first.scroll_into_view_if_needed()
-    _screenshot(page, "offline-notebook-dashboard.png")
+    screenshot(page, "offline-notebook-dashboard.png")
     assert page.external == [], f"the notebook asked other hosts for {page.external}"
     assert state["formulas"] >= 10 and state["doubled"] == 0, state
     assert page.locator(".jp-OutputArea-output canvas").count() >= 6
 
 
-@pytest.mark.xfail(strict=True, reason="Panel's in-place pane update (HTMLBasePane._update) "
-                   "sends its stylesheets as CDN links again, undoing pn.config.inline")
 def test_the_dashboard_equations_stay_typeset_after_a_parameter_change(dashboard_in_notebook):
     page = dashboard_in_notebook
-    page.keyboard.press("Escape")
-    page.keyboard.press("b")  # a new cell below the selected one
-    page.keyboard.press("Enter")
-    page.keyboard.type("app.simulation.network.params.g_som = 2.0  # the g_som slider")
-    page.keyboard.press("Shift+Enter")
-    cell = page.locator(".jp-Notebook .jp-CodeCell").filter(has_text="the g_som slider")
-    cell.locator(".jp-InputPrompt").filter(has_text=re.compile(r"\[\d+\]")).wait_for(timeout=60_000)
+    _run_new_cell(page, "app.simulation.network.params.g_som = 2.0  # the g_som slider")
     # the equations panel shows the new value of g_som (Playwright's waits let the page run)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not page.external:
@@ -320,6 +301,38 @@ def test_the_dashboard_equations_stay_typeset_after_a_parameter_change(dashboard
     page.wait_for_timeout(1000)
     state = page.evaluate(KATEX_STATE)
     page.get_by_text("Output soma with its teaching current").first.scroll_into_view_if_needed()
-    _screenshot(page, "offline-notebook-dashboard-changed.png")
+    screenshot(page, "offline-notebook-dashboard-changed.png")
     assert (page.external, state["doubled"]) == ([], 0), \
         f"after the change: {state}; the notebook asked other hosts for {page.external}"
+
+
+@pytest.mark.xfail(strict=False, reason=(
+    "BokehJS rejects patches of the embedded dashboard sent during Run All ('reference ... isn't "
+    "known', e.g. for a Checkbox of rebuilt controls or an ImportedStyleSheet), so the selector "
+    "and sliders keep an earlier scenario's values; the kernel side is consistent "
+    "(tests/test_app.py). Seen in 6 of 7 runs."))
+def test_after_run_all_the_dashboard_in_a_notebook_shows_the_running_network(
+        dashboard_after_run_all):
+    """What notebook 10's embedded dashboard draws after Run All (selector, description, every
+    slider) is what its kernel runs. It showed "Fig. S1" in the selector with Fig. 2's
+    description and Fig. 1's slider values."""
+    page = dashboard_after_run_all
+    _run_new_cell(page, "from core.parameters import ModelParameters\nfrom main import SLIDERS")
+    running = json.loads(_run_new_cell(page, SHOWN_BY_THE_KERNEL)[-1])
+    dashboard = page.locator(".jp-OutputArea-output").filter(has=page.locator("select")).first
+    shown_scenario = dashboard.locator("select").first.evaluate(
+        "(select) => select.options[select.selectedIndex].text")
+    # (locators look into the Bokeh views' shadow roots; inner_text does not)
+    shown_descriptions = [scenario.description for scenario in SCENARIOS.values()
+                          if dashboard.get_by_text(scenario.description[:60]).count()]
+    shown_sliders = {}
+    for title in dashboard.locator(".bk-slider-title").all_inner_texts():
+        label, _, value = title.rpartition(":")
+        shown_sliders[label.strip()] = float(value.strip().replace(",", ""))
+    assert shown_scenario == running["title"]
+    assert shown_descriptions == [running["description"]]
+    assert shown_sliders.keys() == running["sliders"].keys()
+    for label, value in running["sliders"].items():
+        assert shown_sliders[label] == pytest.approx(value, rel=1e-3), label
+    page_errors = [error for error in page.errors if "isn't known" in error]
+    assert page_errors == []
