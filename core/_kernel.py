@@ -870,8 +870,11 @@ def advance_compiled(net, ctx, n_steps, noise, learn_from):
     layout = _layout(tuple(net.sizes), B)
     N = layout.N
 
-    rates = np.array([ctx.rates[name][k] for name, k in layout.names], dtype=np.float64)
-    plastic = [learn_from < n_steps and rate != 0.0 for rate in rates]
+    # a block without plasticity needs no rates (nor a rate list that fits the depth)
+    learns = learn_from < n_steps
+    rates = np.array([ctx.rates[name][k] if learns else 0.0 for name, k in layout.names],
+                     dtype=np.float64)
+    plastic = [learns and rate != 0.0 for rate in rates]
     n_pool = int(np.prod(layout.pool_shape))
     # Traces start 2 KiB (mod 4 KiB) after the weights: loads from one and stores to the other
     # then never share their low 12 address bits, which would stall the loads ("4K aliasing").

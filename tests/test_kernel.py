@@ -278,3 +278,14 @@ def test_the_kernels_rate_functions_follow_core_transfer():
         normal = expected > 1e-300
         assert _ulps(actual[normal], expected[normal]) <= 3
         assert np.max(np.abs(actual[~normal] - expected[~normal])) < 3e-308
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_rate_list_that_does_not_fit_the_depth_raises_only_when_something_learns(backend):
+    """The default eta_PP_up has two rates; a 4-layer network needs three, but only to learn."""
+    net = Network([20, 30, 20, 10], seed=0)
+    run(net, 10, learning=False, backend=backend)
+    assert net.state.steps == 10
+    with pytest.raises(ValueError, match=r"eta_PP_up has 2 rates .* needs 3"):
+        run(net, 10, learning=True, backend=backend)
+    assert net.state.steps == 10
