@@ -50,9 +50,11 @@ def start_server(*extra_args, output=subprocess.PIPE, env=None):
             time.sleep(0.5)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Headless Chromium, one for all browser tests (see browser_support.py)."""
+    """Headless Chromium for one test module (see browser_support.py). Not for the session:
+    Playwright's sync API runs an asyncio loop on this thread while it is open, and later
+    modules' ``asyncio.run`` would fail inside it."""
     import browser_support
 
     with browser_support.sync_api.sync_playwright() as playwright:
