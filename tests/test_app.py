@@ -310,3 +310,33 @@ def test_no_equation_is_printed_twice():
     latex = [pane.object for pane in app._equations_area.objects
              if isinstance(pane, pn.pane.LaTeX)]
     assert len(latex) == len(set(latex))
+
+
+def test_in_a_notebook_patches_made_before_the_comm_opens_are_sent_in_order(monkeypatch):
+    """Run All changes the dashboard before the page's comm is open: every patch waits, and all
+    go out in the order they were made once it opens (app/notebook.py)."""
+    import notebook
+
+    sent, retries = [], []
+    monkeypatch.setattr(notebook, "_flush_later", retries.append)
+    monkeypatch.setattr(notebook.panel.io.notebook, "send",
+                        lambda comm, msg: sent.append(msg.content["events"]))
+    assert pn.io.notebook.push is notebook.push  # main.py routed Panel's pushes through it
+    slider = pn.widgets.FloatSlider(start=0, end=10, value=0)
+    doc, comm = Document(), Comm()
+    model = slider.get_root(doc, comm=comm)
+    doc.add_root(model)
+    doc.hold()  # as in a notebook: changes collect until Panel pushes them
+    comm._comm = None  # not open yet
+    for value in (1.0, 2.0, 3.0):
+        slider.value = value  # Panel pushes each change
+    assert sent == [] and retries == [comm]  # one retry per comm, not one per patch
+    notebook._flush(comm)  # still closed: waits again
+    assert sent == [] and retries == [comm, comm]
+    comm._comm = object()  # the page opened it
+    notebook._flush(comm)
+    values = [event["new"] for events in sent for event in events if event.get("attr") == "value"]
+    assert values == [1.0, 2.0, 3.0]
+    slider.value = 4.0  # nothing waits any more: sent at once
+    assert [event["new"] for event in sent[-1]] == [4.0]
+    assert retries == [comm, comm]
