@@ -1,0 +1,29 @@
+"""Set-up shared by the classroom notebooks: plots that ask no other host.
+
+A classroom may have no internet. ``hv.extension("bokeh", inline=True)`` sends BokehJS and Panel's
+JavaScript from the kernel, but HoloViews' notebook renderer still links Panel's stylesheets from
+its CDN into every plot it shows (holoviews 1.23 ``Renderer._render_panel`` renders the plot's
+Panel layout without the inline patch that Panel's own display applies under
+``pn.config.inline``). Offline those requests fail, and widget boxes such as a HoloMap's slider
+lose their styling. :func:`plots_offline` also registers a Panel preprocessing hook -- the
+extension point through which HoloViews itself links plot axes -- that swaps those links for the
+same stylesheets inline, read from the installed Panel.
+"""
+
+import holoviews as hv
+from bokeh.models import UIElement
+from panel.io.notebook import patch_inline_stylesheets
+from panel.viewable import Viewable
+
+
+def _inline_stylesheets(viewable, root):
+    """Panel preprocessing hook: every CDN stylesheet of the rendered models, inline instead."""
+    for model in root.select({"type": UIElement}):
+        patch_inline_stylesheets(model)
+
+
+def plots_offline():
+    """HoloViews with the Bokeh back end, everything it shows served by the kernel."""
+    hv.extension("bokeh", inline=True)
+    if _inline_stylesheets not in Viewable._preprocessing_hooks:
+        Viewable._preprocessing_hooks.append(_inline_stylesheets)
