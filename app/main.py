@@ -64,6 +64,16 @@ ALERT_STYLE = """
 :host(.app-message) { background: #fff3cd; color: #664d03; border: 1px solid #ffe69c;
                       border-radius: 4px; padding: 0 12px; }
 """
+RELEASE_REPLACED_MODELS = """
+const doc = cb_obj.document;
+if (doc != null && typeof doc._recompute_all_models === "function")
+    setTimeout(() => doc._recompute_all_models(), 0);
+"""
+"""Browser code run when a rebuild replaces the plots or the sliders: BokehJS lets go of the models
+no longer in the page (figures, their data sources, sliders) only 30 s after the last patch it
+received (bokeh 3.9: ``Document._schedule_recompute_all_models``, restarted by every patch), so a
+page that plays on after Reset or a scenario change never did, and kept every replaced plot with
+its data (~330 models a rebuild). Recompute once the rebuild's patch has been applied."""
 STORY_PLOTS = {
     "fig-s1": ["whole_run", "apical", "interneurons", "alignment"],
     "fig1": ["whole_run", "apical", "output", "forward_change"],
@@ -107,6 +117,8 @@ class App(pn.viewable.Viewer):
         self._step_record_every = None
         self._plots_area = pn.Column(sizing_mode="stretch_width")
         self._controls_area = pn.Column(sizing_mode="stretch_width")
+        for area in (self._plots_area, self._controls_area):
+            area.jscallback(children=RELEASE_REPLACED_MODELS)  # the Bokeh name of "objects"
         self._equations_area = pn.Column(sizing_mode="stretch_width")
         self._description = pn.pane.Markdown(sizing_mode="stretch_width")
         self._guide_pane = pn.pane.Markdown(sizing_mode="stretch_width", margin=(0, 10))

@@ -168,6 +168,28 @@ def test_hostile_sizes_and_a_hostile_file_show_as_text_and_run_no_script(page, t
     assert page.errors == []
 
 
+MODEL_COUNT = "() => Bokeh.documents[0].all_models.size"
+
+
+def test_a_page_that_plays_on_after_reset_lets_go_of_the_replaced_plots(page):
+    """Reset builds new plots and sliders; a page that plays on must not keep the old ones (with
+    their data). BokehJS kept them while patches kept arriving (~330 models a rebuild)."""
+    page.wait_for_timeout(1000)
+    models = page.evaluate(MODEL_COUNT)
+    for _ in range(2):
+        page.get_by_role("button", name="▶ Play").dispatch_event("click")
+        page.get_by_role("button", name="Pause").wait_for(timeout=30_000)
+        page.wait_for_timeout(2000)
+        page.get_by_role("button", name="Reset").dispatch_event("click")
+        page.get_by_text("t = 0.0 ms").wait_for(timeout=60_000)
+    page.get_by_role("button", name="▶ Play").dispatch_event("click")
+    page.wait_for_timeout(3000)  # playing: a patch every tick
+    after = page.evaluate(MODEL_COUNT)
+    page.get_by_role("button", name="Pause").dispatch_event("click")
+    assert after <= models + 20, (models, after)
+    assert page.errors == []
+
+
 # the page's count of applied traces updates (app/plots.py: the apical figure's tags)
 ACKNOWLEDGED = """() => { for (const model of Bokeh.documents[0].all_models)
     if (model.tags && model.tags.length && typeof model.tags[0] === "number") return model.tags[0];
