@@ -16,9 +16,14 @@ from panel.io.notebook import patch_inline_stylesheets
 from panel.viewable import Viewable
 
 
-def _inline_stylesheets(viewable, root):
-    """Panel preprocessing hook: every CDN stylesheet of the rendered models, inline instead."""
-    for model in root.select({"type": UIElement}):
+def _inline_stylesheets(viewable, root, changed=None, old_models=None):
+    """Panel preprocessing hook: the CDN stylesheets of the rendered models, inline instead; on a
+    re-render, of the changed object's models only (as Panel's own patch under
+    ``pn.config.inline``), not the whole page again."""
+    scope = root
+    if changed is not None and root.ref["id"] in changed._models:
+        scope = changed._models[root.ref["id"]][0]
+    for model in scope.select({"type": UIElement}):
         patch_inline_stylesheets(model)
 
 
