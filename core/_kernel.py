@@ -52,6 +52,7 @@ from numba.extending import intrinsic
 
 from . import noise as _noise
 from .equations import basal_attenuation, interneuron_attenuation
+from .network import apical_conductance
 
 SOFT_RECTIFIER, LOGISTIC = 0, 1
 """Codes of the rate functions inside the kernel."""
@@ -931,8 +932,8 @@ def advance_compiled(net, ctx, n_steps, noise, learn_from):
         LOGISTIC if p.transfer == "logistic" else SOFT_RECTIFIER,
         float(p.gamma), float(p.beta), float(p.theta),
         float(p.dt), float(p.g_lk), float(p.g_B), float(p.g_A), float(p.g_D), float(p.g_som),
-        float(basal_attenuation(p.g_lk, p.g_B, p.g_A)),
-        float(basal_attenuation(p.g_lk, p.g_B, 0.0)),  # the output has no apical compartment
+        float(basal_attenuation(p.g_lk, p.g_B, apical_conductance(p.g_A, 1, N))),  # hidden
+        float(basal_attenuation(p.g_lk, p.g_B, apical_conductance(p.g_A, N, N))),  # output
         float(interneuron_attenuation(p.g_lk, p.g_D)),
         filtered_w, float(np.exp(-p.dt / p.tau_w)) if filtered_w else 0.0,
         filtered_0, float(np.exp(-p.dt / p.tau_0)) if filtered_0 else 0.0,

@@ -12,6 +12,7 @@ import numpy as np
 
 from . import validation
 from .equations import basal_attenuation
+from .network import apical_conductance
 from .transfer import TransferFunction, transfer_function
 
 RULES = ("backprop", "feedback_alignment")
@@ -79,7 +80,7 @@ class MLP:
         p = net.params
         mlp = cls(net.sizes, transfer_function(p), feedback=net.weights.W_down)
         for k, W in net.weights.W_up.items():
-            c = basal_attenuation(p.g_lk, p.g_B, 0.0 if k == net.n_layers else p.g_A)
+            c = basal_attenuation(p.g_lk, p.g_B, apical_conductance(p.g_A, k, net.n_layers))
             mlp.W[k] = c * W
             if k in net.weights.b_up:
                 mlp.b[k] = c * net.weights.b_up[k]
@@ -184,5 +185,5 @@ def backprop_updates(net, input_rates, target_potential):
     inputs, target = validation.pattern(net.sizes, input_rates, target_potential)
     dW, _ = mlp.updates(inputs, target, rule="backprop", loss="potential")
     p = net.params
-    return {k: basal_attenuation(p.g_lk, p.g_B, 0.0 if k == net.n_layers else p.g_A) * dW[k]
+    return {k: basal_attenuation(p.g_lk, p.g_B, apical_conductance(p.g_A, k, net.n_layers)) * dW[k]
             for k in dW}

@@ -19,6 +19,16 @@ MATRICES = ("W_up", "W_down", "W_IP", "W_PI", "b_up", "b_IP")
 """Names of the plastic quantities, as attributes of :class:`Weights`."""
 
 
+def apical_conductance(g_A, k, n_layers):
+    r""":math:`g_A` of pyramidal layer ``k`` in a network whose output layer is ``n_layers``: the
+    output layer has no apical compartment (0 there), every hidden layer has one.
+
+    The one place that says so; the attenuation :math:`g_B/(g_\mathrm{lk}+g_B+g_A)` of Eq. 7,
+    the steady states and the baselines take their :math:`g_A` from here.
+    """
+    return 0.0 if k == n_layers else g_A
+
+
 @dataclass
 class Weights:
     r"""Synaptic weights of a microcircuit network, keyed by layer number.
@@ -222,7 +232,7 @@ class Network:
         return self_predicting_scale(p.g_lk, p.g_B, p.g_D, self._g_A_next(k))
 
     def _g_A_next(self, k):
-        return 0.0 if k + 1 == self.n_layers else self.params.g_A
+        return apical_conductance(self.params.g_A, k + 1, self.n_layers)
 
     # ---- inputs --------------------------------------------------------------------------------
     def present(self, input_rates, target_potential=None):

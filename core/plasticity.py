@@ -12,7 +12,7 @@ import numpy as np
 from . import validation
 from .equations import (basal_attenuation, bottom_up_induction, interneuron_attenuation, interneuron_to_pyramid_induction, low_pass_step,
                         pyramid_to_interneuron_induction, top_down_induction)
-from .network import MATRICES, Weights
+from .network import MATRICES, Weights, apical_conductance
 
 
 RATES = ("eta_PP_up", "eta_IP", "eta_PI", "eta_PP_down")
@@ -89,7 +89,7 @@ def induction_terms(weights, comp, params, phi, rates=None, out=None, scale=None
     for k in weights.W_up:
         if not active("W_up", k):
             continue
-        attenuation = basal_attenuation(p.g_lk, p.g_B, 0.0 if k == N else p.g_A)
+        attenuation = basal_attenuation(p.g_lk, p.g_B, apical_conductance(p.g_A, k, N))
         terms = bottom_up_induction(comp.u_P[k], comp.v_B[k], comp.r_P[k - 1], phi, attenuation,
                                     buffers.W_up.get(k), threshold=k in weights.b_up,
                                     scale=factor("W_up", k))

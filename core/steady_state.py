@@ -23,6 +23,7 @@ from .equations import (apical_potential, basal_potential, interneuron_dendritic
                         pyramidal_soma_steady_state, top_down_potential)
 from .dynamics import RUNAWAY, model_context, runaway_potential
 from .errors import ConvergenceError, DivergenceError
+from .network import apical_conductance
 from .plasticity import apply_changes, induction_terms, steady_state_scale
 
 METHODS = ("two_pass", "fixed_point")
@@ -54,7 +55,7 @@ def _bottom_up(net, inputs, ctx, phi):
     u_P, v_B, r = {}, {}, {0: inputs}
     for k in range(1, net.n_layers + 1):
         v_B[k] = basal_potential(w.W_up[k], r[k - 1], w.b_up.get(k))
-        g_A = 0.0 if k == net.n_layers else p.g_A
+        g_A = apical_conductance(p.g_A, k, net.n_layers)
         u_P[k] = pyramidal_soma_steady_state(v_B[k], 0.0, p.g_lk, p.g_B, g_A)
         r[k] = phi(u_P[k])
     return u_P, v_B, r
