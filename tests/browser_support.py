@@ -28,6 +28,11 @@ if not os.path.exists(CHROMIUM):
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
+PLOTS_ARRIVED = """() => window.Bokeh !== undefined && Bokeh.documents.length > 0 &&
+    Bokeh.documents[0].get_model_by_name("traces") !== null"""
+"""Browser check: the dashboard's plots are in the page (the streamed trace source that
+app/plots.py names "traces" exists)."""
+
 
 def launch(playwright):
     """Headless Chromium that itself asks no server for updates, sync or components."""

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from browser_support import offline_page, screenshot
+from browser_support import PLOTS_ARRIVED, offline_page, screenshot
 
 NUDGING_OFF = "Nudging off (click: show the target)"
 
@@ -21,10 +21,6 @@ READ_TRACES = """(column) => {
     const data = source.data instanceof Map ? source.data.get(column) : source.data[column];
     return Array.from(data);
 }"""
-
-
-PLOTS_ARRIVED = """() => Bokeh.documents.length > 0 &&
-    Bokeh.documents[0].get_model_by_name("traces") !== null"""
 
 
 def _open(browser, url):

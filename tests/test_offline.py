@@ -18,17 +18,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from browser_support import offline_page, screenshot, sync_api
+from browser_support import PLOTS_ARRIVED, offline_page, screenshot, sync_api
 from conftest import ROOT, _free_port
 from core.live import SCENARIOS
 
 NOTEBOOK_DIR = ROOT / "notebooks"
 
 pytest.importorskip("panel")
-
-# The streamed trace source of the page (named "traces" by app/plots.py): the plots are there.
-PLOTS_ARRIVED = """() => window.Bokeh !== undefined && Bokeh.documents.length > 0 &&
-    Bokeh.documents[0].get_model_by_name("traces") !== null"""
 
 # KaTeX writes every formula twice, as MathML (for screen readers) and as HTML; a stylesheet hides
 # one of them (KaTeX's hides the MathML, Panel's css/katex.css the HTML). Without either, a formula
@@ -333,3 +329,13 @@ def test_after_run_all_the_dashboard_in_a_notebook_shows_the_running_network(
     assert shown["descriptions"] == expected["descriptions"]
     assert shown["sliders"] == pytest.approx(expected["sliders"], rel=1e-3)
     assert rejected == []
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "A pane update re-sends Panel's stylesheets as CDN links (HTMLBasePane._update -> "
+    "_get_properties); app/offline.py's LaTeX fixes this for the equations only, while the "
+    "rebuilds of Run All update the description, sliders and layouts too (32 requests to "
+    "cdn.holoviz.org: loading.css?v=, markdown.css, theme/default.css, theme/native.css)"))
+def test_after_run_all_the_dashboard_in_a_notebook_asks_no_other_host(dashboard_after_run_all):
+    assert dashboard_after_run_all.external == [], \
+        f"the notebook asked other hosts for {sorted(set(dashboard_after_run_all.external))}"
