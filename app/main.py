@@ -31,14 +31,13 @@ from core.whole_run import to_csv  # noqa: E402
 import sessions  # noqa: E402
 from equation_panel import equations  # noqa: E402
 from guide import Guide  # noqa: E402
-from notebook import send_in_order  # noqa: E402
-from offline import LaTeX  # noqa: E402
+from notebook import route_pushes  # noqa: E402
 from inputs import (StrictField, format_number, parse_layer_sizes, parse_rate,  # noqa: E402
                     parse_seed, plain_text_html)
 from plots import LivePlots  # noqa: E402
 
 pn.extension("katex", inline=True)  # in notebooks: Panel's JS and CSS from the kernel, no CDN
-send_in_order()  # in notebooks: the dashboard's updates reach the page in order (see notebook.py)
+route_pushes()  # in notebooks: updates reach the page in order, no CDN links (see notebook.py)
 
 TICK_MS = round(1000 * sessions.PERIOD_S)
 """Period of the play loop: 10 plot updates per second (fewer when many sessions play)."""
@@ -361,7 +360,7 @@ class App(pn.viewable.Viewer):
             return
         self._equations_area.objects = [
             pn.pane.Markdown(text, margin=(8, 10, 0, 10)) if kind == "title" else
-            LaTeX(text, renderer="katex") for kind, text in texts]
+            pn.pane.LaTeX(text, renderer="katex") for kind, text in texts]
 
     # ---- actions ---------------------------------------------------------------------------
     def reset(self):

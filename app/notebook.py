@@ -1,4 +1,4 @@
-"""In a notebook, the embedded dashboard's updates reach the page in the order they were made.
+"""In a notebook, the embedded dashboard's updates reach the page in order and ask no other host.
 
 Panel sends each change of a shown object over that output's comm (``panel.io.notebook.push``):
 it serialises the change into a patch at once -- which marks the new models as known to the page
@@ -10,17 +10,31 @@ The page rejects a patch that refers to a model defined in a patch it has not re
 (BokehJS: "reference ... isn't known") and keeps showing what it had: the selector said "Fig. S1"
 and the sliders had S1's values while the kernel ran Fig. 2.
 
-:func:`send_in_order` routes Panel's pushes through :func:`push`, which keeps the patches made
+:func:`route_pushes` routes Panel's pushes through :func:`push`, which keeps the patches made
 while a comm is closed in a queue per comm and sends them in order once it is open.
+
+Under ``pn.extension(inline=True)`` Panel inlines its stylesheets when it first shows an object
+and when it re-renders a changed layout (``Viewable._preprocess``), but an update that sets a
+model's ``stylesheets`` -- a pane's ``_update`` sends every property of ``_get_properties`` -- links
+them from Panel's CDN again (panel 1.9). Offline those requests fail: KaTeX's formulas showed twice
+and the description lost its Markdown style after notebook 10 changed scenario. :func:`push`
+therefore replaces, in every patch, the CDN stylesheets of changed and new models by the same
+files inline, read from the installed Panel, one shared copy per file and page.
 """
 
 from __future__ import annotations
 
 import importlib
+import weakref
 from collections import deque
 
+import panel as pn
 import panel.io.model
 import panel.io.notebook
+from bokeh.document.events import ModelChangedEvent
+from bokeh.model.util import collect_models
+from bokeh.models import ImportedStyleSheet, UIElement
+from panel.io.notebook import replace_inline_css
 
 PANEL_PUSH = panel.io.notebook.push
 MODULES = ("panel.io.notebook", "panel.reactive", "panel.io.datamodel", "panel.pane.base",
@@ -30,18 +44,22 @@ RETRY_S = 0.1
 """How often a queue checks whether its comm has opened."""
 
 _queues = {}  # comm id: deque of patches made while that comm was closed, oldest first
+_inline_copies = weakref.WeakKeyDictionary()  # document: {CDN URL: its InlineStyleSheet}
 
 
 def push(doc, comm, binary=True, msg=None):
-    """``panel.io.notebook.push``, except that patches wait in order while the comm is closed."""
-    queue = _queues.get(comm.id)
-    if comm._comm and not queue:
-        PANEL_PUSH(doc, comm, binary, msg)
-        return
+    """``panel.io.notebook.push``, except that patches wait in order while the comm is closed
+    and, under ``pn.config.inline``, carry no links to Panel's CDN."""
     if msg is None:
+        if pn.config.inline:
+            keep_stylesheets_inline(doc)
         msg = panel.io.model.diff(doc, binary=binary)
         if msg is None:
             return
+    queue = _queues.get(comm.id)
+    if comm._comm and not queue:
+        panel.io.notebook.send(comm, msg)
+        return
     if queue is None:
         queue = _queues[comm.id] = deque()
         _flush_later(comm)
@@ -63,7 +81,34 @@ def _flush(comm):
         panel.io.notebook.send(comm, queue.popleft())
 
 
-def send_in_order():
+def keep_stylesheets_inline(doc):
+    """Replace Panel's CDN stylesheets by inline copies in the changes ``doc`` holds for the page:
+    in every changed ``stylesheets`` and in every model the page does not know yet."""
+    copies = _inline_copies.setdefault(doc, {})
+
+    def inline(sheet):
+        if not isinstance(sheet, ImportedStyleSheet):
+            return sheet
+        if sheet.url not in copies:
+            copies[sheet.url] = replace_inline_css(sheet)
+        return copies[sheet.url]
+
+    known = doc.models.synced_references
+    for event in list(doc.callbacks._held_events):
+        if not isinstance(event, ModelChangedEvent):
+            continue
+        changed = [event.model] if event.attr == "stylesheets" else []
+        new = [model for model in collect_models(event.new) if model not in known]
+        for model in changed + new:
+            if isinstance(model, UIElement):
+                stylesheets = [inline(sheet) for sheet in model.stylesheets]
+                if stylesheets != model.stylesheets:
+                    model.stylesheets = stylesheets  # held: replaces the change that linked them
+        if event.attr == "stylesheets":  # sent as it is if the document is not held
+            event.new = [inline(sheet) for sheet in event.new]
+
+
+def route_pushes():
     """Route every Panel push through :func:`push` (calling it again changes nothing)."""
     for name in MODULES:
         module = importlib.import_module(name)

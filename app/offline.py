@@ -10,19 +10,11 @@ styled (the plots' axis and legend text, a few labels) falls back to a generic s
 So the page uses :class:`Fast` below, the same design without that resource, with
 :data:`SYSTEM_FONTS` as the template's ``font`` parameter.
 
-In a notebook (``pn.extension(inline=True)``), Panel inlines its stylesheets when it first shows a
-pane, but an update of a shown pane sends them again as links to its CDN (panel 1.9:
-``HTMLBasePane._update`` sends every property of ``_get_properties``, stylesheets included,
-without the inline patch of ``Viewable._render_mimebundle``). Offline, KaTeX's stylesheet is then
-missing and each formula of the equations panel shows twice after a parameter change; hence
-:class:`LaTeX`.
+In a notebook, ``notebook.py`` keeps the dashboard's updates free of links to Panel's CDN.
 """
 
 from __future__ import annotations
 
-import panel as pn
-from bokeh.models import ImportedStyleSheet
-from panel.io.notebook import replace_inline_css
 from panel.theme.fast import Fast as PanelFast
 
 SYSTEM_FONTS = ("system-ui, -apple-system, Segoe UI, Roboto, Helvetica Neue, Arial, Noto Sans, "
@@ -41,15 +33,3 @@ class Fast(PanelFast):
     _resources = {kind: resources for kind, resources in PanelFast._resources.items()
                   if kind != "font"}
 
-
-class LaTeX(pn.pane.LaTeX):
-    """Panel's LaTeX pane whose updates keep Panel's stylesheets inline under ``pn.config.inline``
-    (served pages link them from the server and are unaffected: only CDN links are replaced)."""
-
-    def _get_properties(self, doc):
-        properties = super()._get_properties(doc)
-        if pn.config.inline and "stylesheets" in properties:
-            properties["stylesheets"] = [
-                replace_inline_css(sheet) if isinstance(sheet, ImportedStyleSheet) else sheet
-                for sheet in properties["stylesheets"]]
-        return properties

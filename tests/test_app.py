@@ -340,3 +340,35 @@ def test_in_a_notebook_patches_made_before_the_comm_opens_are_sent_in_order(monk
     slider.value = 4.0  # nothing waits any more: sent at once
     assert [event["new"] for event in sent[-1]] == [4.0]
     assert retries == [comm, comm]
+
+
+def test_in_a_notebook_updates_keep_panels_stylesheets_inline(monkeypatch):
+    """An update that links Panel's stylesheets from its CDN -- a changed ``stylesheets`` or a new
+    model -- reaches the page with the same files inline (app/notebook.py): offline, a link
+    fails and the formulas show twice."""
+    import notebook
+    from bokeh.models import ImportedStyleSheet, InlineStyleSheet
+    from panel.io.resources import CDN_DIST, DIST_DIR
+
+    sent = []
+    monkeypatch.setattr(notebook.panel.io.notebook, "send",
+                        lambda comm, msg: sent.append(msg.content_json))
+    monkeypatch.setattr(pn.config, "inline", True)
+    markdown_css = (DIST_DIR / "css" / "markdown.css").read_text(encoding="utf-8")
+    layout = pn.Column(pn.pane.Markdown("before"))
+    doc, comm = Document(), Comm()
+    comm._comm = object()  # open
+    root = layout.get_root(doc, comm=comm)
+    doc.add_root(root)
+    doc.hold()
+    shown, new = root.children[0], pn.pane.Markdown("new").get_root(doc, comm=comm)
+    for model in (shown, new):  # what a pane update or a new pane does in a notebook
+        model.stylesheets = [*model.stylesheets,
+                             ImportedStyleSheet(url=f"{CDN_DIST}css/markdown.css?v=1")]
+    root.children = [shown, new]
+    notebook.push(doc, comm)
+    assert len(sent) == 1 and CDN_DIST not in sent[0]
+    for model in (shown, new):
+        assert isinstance(model.stylesheets[-1], InlineStyleSheet)
+        assert model.stylesheets[-1].css == markdown_css
+    assert shown.stylesheets[-1] is new.stylesheets[-1]  # one copy per file and page
