@@ -46,8 +46,7 @@ def write_atomically(path, write, *, binary=False):
     os.makedirs(directory, exist_ok=True)
     name = os.path.basename(path)
     remove_abandoned_temporaries(directory, name)
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.{_host()}.{os.getpid()}.", suffix=".part",
-                               dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.{writer()}.", suffix=".part", dir=directory)
     try:
         with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) \
                 as handle:
@@ -63,6 +62,11 @@ def write_atomically(path, write, *, binary=False):
     return path
 
 
+def writer():
+    """``HOST.PID`` of this process, as temporaries name their writer."""
+    return f"{_host()}.{os.getpid()}"
+
+
 def remove_abandoned_temporaries(directory, name):
     """Delete the temporary files of writes of ``name`` in ``directory`` whose writer is gone.
 
@@ -73,6 +77,20 @@ def remove_abandoned_temporaries(directory, name):
     """
     pattern = re.compile(re.escape(f".{name}.") + r"(?:(?P<host>[A-Za-z0-9-]+)\.(?P<pid>\d+)\.)?"
                          + _RANDOM_PART + r"\.part")
+    return remove_abandoned(directory, pattern, os.unlink)
+
+
+def remove_abandoned(directory, pattern, remove):
+    """Call ``remove(path)`` on each entry of ``directory`` whose name matches ``pattern`` (a
+    compiled regular expression with the groups ``host`` and ``pid``, the writer's) and whose
+    writer is gone: a process on this host that no longer exists. An entry without a writer
+    (``host`` unmatched) counts as abandoned after :data:`LEGACY_TEMPORARY_AGE`.
+
+    Returns
+    -------
+    list of str
+        The names of the entries removed.
+    """
     removed = []
     try:
         entries = list(os.scandir(directory))
@@ -82,7 +100,7 @@ def remove_abandoned_temporaries(directory, name):
         match = pattern.fullmatch(entry.name)
         if match and _abandoned(entry, match["host"], match["pid"]):
             try:
-                os.unlink(entry.path)
+                remove(entry.path)
             except OSError:  # another writer removed it first, or it is not ours to remove
                 continue
             removed.append(entry.name)

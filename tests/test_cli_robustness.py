@@ -409,3 +409,53 @@ def test_ctrl_c_on_a_real_run_exits_130_leaving_nothing_or_everything(tmp_path):
     else:
         assert stderr == f"python -m core: interrupted; kept the complete results in {out}\n"
         assert sorted(os.listdir(out)) == [FIGURE_FILE, METRICS_FILE]
+
+
+# --- what a kill -9 leaves -----------------------------------------------------------------------
+
+def test_a_new_run_removes_staging_directories_of_killed_runs_only(tmp_path):
+    """``kill -9`` leaves ``.NAME.HOST.PID.tmp-XXXXXXXX``; the next run into the same place removes
+    it once PID is gone and never touches a live run's, another host's or another output's."""
+    from core import files
+
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()
+    host = files._host()
+    abandoned = [f".out.{host}.{finished.pid}.tmp-0123abcd"]
+    kept = [f".out.{host}.{os.getpid()}.tmp-0123abcd",          # a live run (this process)
+            f".out.{host}.{os.getppid()}.tmp-89abcdef",         # another live run
+            f".out.other-host.{finished.pid}.tmp-0123abcd",      # on another machine: unknown
+            f".other.{host}.{finished.pid}.tmp-0123abcd",        # another output's
+            ".out.tmp-0123abcd"]                                # no writer named: left alone
+    for name in abandoned + kept:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / METRICS_FILE).write_text("{}")
+    with common.OutputDirectory(tmp_path / "out") as output:
+        staging = os.path.basename(output.staging)
+        assert sorted(os.listdir(tmp_path)) == sorted(kept + [staging])
+    assert sorted(os.listdir(tmp_path)) == sorted(kept)
+
+
+def test_a_run_killed_outright_leaves_a_staging_directory_that_the_next_run_removes(tmp_path):
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "core", "reproduce", "theory", "--quick", "--no-progress",
+               "--out", str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(tmp_path.iterdir()):  # the staging directory: the run has started
+            assert process.poll() is None, process.communicate()[1]
+            assert time.monotonic() < deadline, "the run did not start within a minute"
+            time.sleep(0.005)
+        process.kill()  # SIGKILL: no handler runs
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    left = os.listdir(tmp_path)
+    assert len(left) == 1 and left[0].startswith(".out.") and ".tmp-" in left[0], left
+    completed = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert completed.returncode == 0, completed.stderr
+    assert os.listdir(tmp_path) == ["out"]
+    assert sorted(os.listdir(out)) == [FIGURE_FILE, METRICS_FILE]

@@ -9,6 +9,7 @@ import json
 import math
 import os
 import platform
+import re
 import secrets
 import shutil
 import signal
@@ -17,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 
 from .. import __version__
-from ..files import write_atomically
+from ..files import remove_abandoned, write_atomically, writer
 
 METRICS_SCHEMA = {
     "experiment": "name of the experiment (str)",
@@ -123,7 +124,7 @@ class OutputDirectory:
     """Where one result will be saved: checked and prepared before the run, filled at its end.
 
     Creating it refuses a ``path`` that cannot receive results, then creates the missing parent
-    directories and a hidden staging directory ``.NAME.tmp-XXXXXXXX`` -- beside ``path`` if
+    directories and a hidden staging directory ``.NAME.HOST.PID.tmp-XXXXXXXX`` -- beside ``path`` if
     ``path`` does not exist, inside it if it does (a rerun). Either way the staging directory
     lies where the final renames happen, so creating it proves that they are allowed.
     :meth:`save` writes into the staging directory, then moves the files into place:
@@ -320,13 +321,20 @@ def _make_missing_directories(directory, created):
 
 
 def _make_staging_directory(where, name):
-    """Create a new directory ``.NAME.tmp-XXXXXXXX`` in ``where`` and return its path.
+    """Create a new directory ``.NAME.HOST.PID.tmp-XXXXXXXX`` in ``where`` and return its path.
 
     Unlike :func:`tempfile.mkdtemp`'s 0700, it gets the mode of a plain ``mkdir``, which it
-    keeps when it becomes the results directory.
+    keeps when it becomes the results directory. A run killed outright (``kill -9``) cannot
+    remove its staging directory, so the staging directories of ``NAME`` whose process on this
+    host is gone are removed first (those of live processes, or of other hosts sharing the
+    directory, are left alone).
     """
+    name = name[:_STAGING_NAME_CHARS]
+    abandoned = re.compile(re.escape(f".{name}.")
+                           + r"(?P<host>[A-Za-z0-9-]+)\.(?P<pid>\d+)\.tmp-[0-9a-f]{8}")
+    remove_abandoned(where, abandoned, shutil.rmtree)
     for _ in range(100):
-        path = os.path.join(where, f".{name[:_STAGING_NAME_CHARS]}.tmp-{secrets.token_hex(4)}")
+        path = os.path.join(where, f".{name}.{writer()}.tmp-{secrets.token_hex(4)}")
         try:
             os.mkdir(path)
         except FileExistsError:
