@@ -459,3 +459,25 @@ def test_a_run_killed_outright_leaves_a_staging_directory_that_the_next_run_remo
     assert completed.returncode == 0, completed.stderr
     assert os.listdir(tmp_path) == ["out"]
     assert sorted(os.listdir(out)) == [FIGURE_FILE, METRICS_FILE]
+
+
+def test_ctrl_c_while_the_command_line_is_imported_is_one_line(tmp_path):
+    """SIGINT arrives while ``python -m core`` imports its modules (here: exactly when
+    ``core.experiments`` is looked up), before the command line handles Ctrl-C itself."""
+    script = """if True:
+        import os, runpy, signal, sys
+
+        class InterruptOnImport:
+            def find_spec(self, name, path=None, target=None):
+                if name == "core.experiments":
+                    os.kill(os.getpid(), signal.SIGINT)
+                return None
+
+        sys.meta_path.insert(0, InterruptOnImport())
+        sys.argv = ["core", "reproduce", "theory", "--quick", "--out", "out"]
+        runpy.run_module("core", run_name="__main__", alter_sys=True)
+    """
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                               cwd=tmp_path, timeout=120)
+    assert (completed.returncode, completed.stderr) == (130, INTERRUPTED)
+    assert os.listdir(tmp_path) == []

@@ -12,8 +12,6 @@ from core import equations
 def _modules():
     for package in (core, core.experiments):
         for info in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
-            if info.name == "core.__main__":
-                continue
             yield importlib.import_module(info.name)
 
 
