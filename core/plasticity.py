@@ -7,10 +7,9 @@ Learning rates are in 1/ms: per Euler step a weight changes by :math:`\eta\,\Del
 
 from __future__ import annotations
 
-import numpy as np
-
 from . import validation
-from .equations import (basal_attenuation, bottom_up_induction, interneuron_attenuation, interneuron_to_pyramid_induction, low_pass_step,
+from .equations import (basal_attenuation, bottom_up_induction, interneuron_attenuation,
+                        interneuron_to_pyramid_induction, low_pass_step,
                         pyramid_to_interneuron_induction, top_down_induction)
 from .network import MATRICES, Weights, apical_conductance
 
@@ -155,10 +154,5 @@ def steady_state_scale(rates, duration):
     return lambda name, k: rates[name][k] * duration
 
 
-def induction_norms(induction: Weights):
-    """Frobenius norm of every induction term, keyed ``"W_up1"`` etc. (for diagnostics)."""
-    return {f"{name}{k}": float(np.linalg.norm(a)) for name, k, a in induction.items()}
-
-
 __all__ = ["learning_rates", "induction_terms", "filter_and_consolidate", "apply_changes",
-           "steady_state_scale", "induction_norms"]
+           "steady_state_scale"]
