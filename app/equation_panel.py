@@ -1,7 +1,8 @@
 r"""The equations being simulated, with the current parameter values filled in.
 
-Each equation is written once as a template in which ``«name»`` stands for a model parameter; it is
-rendered twice, with the parameter's paper symbol (from :class:`core.parameters.ModelParameters`,
+Each equation is written once, on the function of :mod:`core.equations` that implements it
+(its ``latex``), as a template in which ``«name»`` stands for a model parameter; it is rendered
+twice, with the parameter's paper symbol (from :class:`core.parameters.ModelParameters`,
 the single source of symbols) and with its current value in colour, so a student sees which slider
 is which symbol. Numbering follows the paper (Sacramento et al. 2018, Eqs. 1-10).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 
+from core import equations as eq
 from core.equations import (ACCURATE_STEP, basal_attenuation, euler_stability_bound,
                             integration_accuracy, interneuron_attenuation)
 from core.parameters import ModelParameters
@@ -19,34 +21,24 @@ VALUE_COLOR = "#1565c0"
 _PLACEHOLDER = re.compile(r"«(\w+)»")
 
 EQUATIONS = [
-    ("Eq. 1: hidden pyramidal soma",
-     r"\frac{du^P_k}{dt} = -«g_lk»\,u^P_k + «g_B»\,(v^P_{B,k} - u^P_k)"
-     r" + «g_A»\,(v^P_{A,k} - u^P_k) + «sigma»\,\xi(t)"),
-    ("Output soma with its teaching current",
-     r"\frac{du^P_N}{dt} = -«g_lk»\,u^P_N + «g_B»\,(v^P_{B,N} - u^P_N)"
-     r" + «g_som»\,(u^\mathrm{trgt}_N - u^P_N) + «sigma»\,\xi(t)"),
-    ("Eq. 2: interneuron soma, nudged by the next layer",
-     r"\frac{du^I_k}{dt} = -«g_lk»\,u^I_k + «g_D»\,(v^I_k - u^I_k)"
-     r" + «g_som»\,(u^P_{k+1} - u^I_k) + «sigma»\,\xi(t)"),
+    ("Eq. 1: hidden pyramidal soma", (eq.pyramidal_soma_derivative,)),
+    ("Output soma with its teaching current", (eq.output_soma_derivative,)),
+    ("Eq. 2: interneuron soma, nudged by the next layer", (eq.interneuron_soma_derivative,)),
     ("Eqs. 3-5: dendrites",
-     r"v^P_{B,k} = W^{PP}_{k,k-1} r^P_{k-1},\quad "
-     r"v^P_{A,k} = W^{PP}_{k,k+1} r^P_{k+1} + W^{PI}_{k,k} r^I_k,\quad "
-     r"v^I_k = W^{IP}_{k,k} r^P_k"),
-    ("Eq. 7: bottom-up plasticity «learn_PP_up»",
-     r"\frac{dW^{PP}_{k,k-1}}{dt} = «eta_PP_up»\,\big(\varphi(u^P_k) - "
-     r"\varphi(\hat v^P_{B,k})\big)\,(r^P_{k-1})^T"),
-    ("Eq. 8: pyramid-to-interneuron plasticity «learn_IP»",
-     r"\frac{dW^{IP}_{k,k}}{dt} = «eta_IP»\,\big(\varphi(u^I_k) - \varphi(\hat v^I_k)\big)"
-     r"\,(r^P_k)^T"),
-    ("Eq. 9: interneuron-to-pyramid plasticity «learn_PI»",
-     r"\frac{dW^{PI}_{k,k}}{dt} = «eta_PI»\,(0 - v^P_{A,k})\,(r^I_k)^T"),
-    ("Eq. 10: top-down plasticity «learn_PP_down»",
-     r"\frac{dW^{PP}_{k,k+1}}{dt} = «eta_PP_down»\,\big(\varphi(u^P_k) - "
-     r"\varphi(\hat v^P_{TD,k})\big)\,(r^P_{k+1})^T"),
-    ("Low-pass filters of plasticity and of pattern switches",
-     r"«tau_w»\,\frac{d\Delta}{dt} = -\Delta + \text{induction term},\quad "
-     r"\frac{dW}{dt} = \eta\,\Delta;\qquad «tau_0»\,\frac{dr_0}{dt} = r^\mathrm{pattern}_0 - r_0"),
+     (eq.basal_potential, eq.apical_potential, eq.interneuron_dendritic_potential)),
+    ("Eq. 7: bottom-up plasticity «learn_PP_up»", (eq.bottom_up_induction,)),
+    ("Eq. 8: pyramid-to-interneuron plasticity «learn_IP»", (eq.pyramid_to_interneuron_induction,)),
+    ("Eq. 9: interneuron-to-pyramid plasticity «learn_PI»", (eq.interneuron_to_pyramid_induction,)),
+    ("Eq. 10: top-down plasticity «learn_PP_down»", (eq.top_down_induction,)),
+    ("Low-pass filters of plasticity and of pattern switches", (eq.low_pass_step,)),
 ]
+"""Each row's title (``«learn_...»`` becomes "(on)" or "(frozen)") and the functions of
+:mod:`core.equations` whose ``latex`` it shows, side by side."""
+
+
+def template(functions):
+    """The row's KaTeX template: the forms stored on ``functions``, side by side."""
+    return r",\quad ".join(function.latex for function in functions)
 
 
 def _symbol(name):
@@ -129,8 +121,9 @@ def derived_quantities(params):
 def equations(params):
     """``(title, symbolic LaTeX, LaTeX with values)`` for every equation, for these parameters;
     the symbolic form is ``None`` where no parameter is filled in (it would print twice)."""
-    rows = [(_title(title, params),
-             render(template) if _PLACEHOLDER.search(template) else None,
-             render(template, params))
-            for title, template in EQUATIONS]
+    rows = []
+    for title, functions in EQUATIONS:
+        form = template(functions)
+        rows.append((_title(title, params),
+                     render(form) if _PLACEHOLDER.search(form) else None, render(form, params)))
     return rows + [(title, None, latex) for title, latex in derived_quantities(params)]

@@ -13,11 +13,14 @@ uses), then:
    in ``bench_load.py``). First for ``--seconds`` with nobody joining (the baseline), then while
    ``--joins`` plain GETs arrive at once, from as many threads, then while ``--joins`` sessions
    join at once as a browser's pages would (each in a thread of its own: GET, websocket, the
-   page-loaded event, and the App built by the server until its plots have arrived). Reported:
-   p50 / p95 / max of the waits in each phase, and how long the joins took.
+   page-loaded event, and the App built by the server until its plots have arrived), then while
+   ``--pages`` pages of real headless Chromium (Debian's, ``/usr/bin/chromium``) open the app at
+   once and wait until their plots are drawn -- the browser's own requests for scripts, styles
+   and fonts included. Reported: p50 / p95 / max of the waits in each phase, and how long the
+   joins took.
 
-    python benchmarks/bench_join.py [--gets 10] [--open 3] [--joins 30] [--seconds 10]
-                                    [--checkout DIR]
+    python benchmarks/bench_join.py [--gets 10] [--open 3] [--joins 30] [--pages 30]
+                                    [--seconds 10] [--checkout DIR]
 
 ``--checkout DIR`` serves another checkout's ``app/`` (e.g. an older commit) with this script.
 """
@@ -38,6 +41,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_load import NUDGING_OFF, NUDGING_ON, Client, Server  # noqa: E402
 from tornado.ioloop import IOLoop  # noqa: E402
 
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+PLOTS_ARRIVED = """() => window.Bokeh !== undefined && Bokeh.documents.length > 0 &&
+    Bokeh.documents[0].get_model_by_name("traces") !== null"""
+
 
 def join_session(url, index):
     """A session that joins as a browser's page would, in this thread (its own loop)."""
@@ -49,6 +58,37 @@ def join_session(url, index):
         loop.run_sync(lambda: asyncio.sleep(0.1))
     finally:
         loop.close(all_fds=True)
+
+
+class BrowserPages(threading.Thread):
+    """``count`` pages of one headless Chromium that open ``url`` together once :attr:`go` is
+    set (the browser is started before, outside the measurement) and wait until their plots
+    have arrived; :attr:`ready` is set once the browser is up."""
+
+    def __init__(self, url, count):
+        super().__init__(daemon=True)
+        self.url, self.count = url, count
+        self.ready, self.go = threading.Event(), threading.Event()
+        self.error = None
+
+    def run(self):
+        from playwright.sync_api import sync_playwright
+
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                pages = [browser.new_page() for _ in range(self.count)]
+                self.ready.set()
+                self.go.wait()
+                for page in pages:  # requests go out at once; the pages load side by side
+                    page.goto(self.url, wait_until="commit", timeout=600_000)
+                for page in pages:
+                    page.wait_for_function(PLOTS_ARRIVED, timeout=600_000, polling=200)
+                browser.close()
+        except Exception as error:  # noqa: BLE001 -- reported by main
+            self.error = error
+        finally:
+            self.ready.set()
 
 
 def get_page(url, index=None):
@@ -123,6 +163,7 @@ def main():
     parser.add_argument("--gets", type=int, default=10)
     parser.add_argument("--open", type=int, default=3)
     parser.add_argument("--joins", type=int, default=30)
+    parser.add_argument("--pages", type=int, default=30, help="real browser pages (0: none)")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--click-every", type=float, default=0.25)
     parser.add_argument("--checkout", type=Path, help="serve this checkout's app/ instead")
@@ -145,13 +186,21 @@ def main():
             await click_for(clickers, args.seconds, args.click_every)
             baseline = [w for c in clickers for _, w in c.waits]
             phases = []
-            for join in (get_page, join_session):
+            for join in (get_page, join_session, BrowserPages)[:3 if args.pages else 2]:
                 await asyncio.sleep(3.0)  # the previous joins' sessions are destroyed
-                joined_at = time.perf_counter()
-                threads = [threading.Thread(target=join, args=(server.url, i))
-                           for i in range(args.joins)]
-                for thread in threads:
-                    thread.start()
+                if join is BrowserPages:
+                    threads = [BrowserPages(server.url, args.pages)]
+                    threads[0].start()
+                    while not threads[0].ready.is_set():
+                        await asyncio.sleep(0.1)
+                    threads[0].go.set()
+                    joined_at = time.perf_counter()
+                else:
+                    joined_at = time.perf_counter()
+                    threads = [threading.Thread(target=join, args=(server.url, i))
+                               for i in range(args.joins)]
+                    for thread in threads:
+                        thread.start()
                 clicking = asyncio.ensure_future(click_for(clickers, 1e9, args.click_every))
                 while any(t.is_alive() for t in threads):
                     await asyncio.sleep(0.1)
@@ -162,6 +211,8 @@ def main():
                     await asyncio.sleep(0.05)
                 phases.append(([w for c in clickers for t, w in c.waits if t >= joined_at],
                                joins_s))
+                if join is BrowserPages and threads[0].error is not None:
+                    print(f"browser pages failed: {threads[0].error}")
             for clicker in clickers:
                 clicker.client.closing = True
                 clicker.client.session.close()
@@ -170,8 +221,10 @@ def main():
         baseline, phases = loop.run_sync(measure, timeout=1800)
         print(f"{args.open} open tabs clicking every {args.click_every} s:")
         print(f"  nobody joining ({args.seconds:.0f} s): {summary(baseline)}")
-        for (during, joins_s), what in zip(phases, ("plain GETs", "sessions (pages built)")):
-            print(f"  while {args.joins} {what} join at once (all done after {joins_s:.1f} s): "
+        joining = (f"{args.joins} plain GETs", f"{args.joins} sessions (pages built)",
+                   f"{args.pages} Chromium pages (plots drawn)")
+        for (during, joins_s), what in zip(phases, joining):
+            print(f"  while {what} join at once (all done after {joins_s:.1f} s): "
                   f"{summary(during)}")
         errors = server.log_errors()
         print(f"server log: {len(errors)} error lines" + "".join(f"\n  {e}" for e in errors[:5]))

@@ -18,10 +18,26 @@ import math
 import numpy as np
 
 
+def _latex(form):
+    r"""Store the equation a function implements, as the paper writes it, on the function.
+
+    ``form`` is KaTeX source in which ``«name»`` stands for the model parameter ``name``; the
+    dashboard's equations panel (``app/equation_panel.py``) shows it with the parameter's symbol
+    and with its current value. The form lives here, next to the code it describes, so that
+    whoever changes one sees the other.
+    """
+    def attach(function):
+        function.latex = form
+        return function
+    return attach
+
+
 # --------------------------------------------------------------------------------------------
 # Somatic dynamics (Eqs. 1-2)
 # --------------------------------------------------------------------------------------------
 
+@_latex(r"\frac{du^P_k}{dt} = -«g_lk»\,u^P_k + «g_B»\,(v^P_{B,k} - u^P_k)"
+       r" + «g_A»\,(v^P_{A,k} - u^P_k) + «sigma»\,\xi(t)")
 def pyramidal_soma_derivative(u, basal_potential, apical_potential, g_lk, g_B, g_A):
     r"""Drift of a hidden pyramidal soma, Eq. (1) without its noise term.
 
@@ -40,6 +56,8 @@ def pyramidal_soma_derivative(u, basal_potential, apical_potential, g_lk, g_B, g
     return -g_lk * u + g_B * (basal_potential - u) + g_A * (apical_potential - u)
 
 
+@_latex(r"\frac{du^P_N}{dt} = -«g_lk»\,u^P_N + «g_B»\,(v^P_{B,N} - u^P_N)"
+       r" + «g_som»\,(u^\mathrm{trgt}_N - u^P_N) + «sigma»\,\xi(t)")
 def output_soma_derivative(u, basal_potential, teaching, g_lk, g_B):
     r"""Drift of an output pyramidal soma (two compartments, :math:`g_A = 0`), without noise.
 
@@ -51,6 +69,8 @@ def output_soma_derivative(u, basal_potential, teaching, g_lk, g_B):
     return -g_lk * u + g_B * (basal_potential - u) + teaching
 
 
+@_latex(r"\frac{du^I_k}{dt} = -«g_lk»\,u^I_k + «g_D»\,(v^I_k - u^I_k)"
+       r" + «g_som»\,(u^P_{k+1} - u^I_k) + «sigma»\,\xi(t)")
 def interneuron_soma_derivative(u, dendritic_potential, teaching, g_lk, g_D):
     r"""Drift of an interneuron soma, Eq. (2) without its noise term.
 
@@ -71,6 +91,7 @@ def _synaptic_input(weights, rates, bias=None):
     return potential if bias is None else potential + bias
 
 
+@_latex(r"v^P_{B,k} = W^{PP}_{k,k-1} r^P_{k-1}")
 def basal_potential(W_up, rates_below, bias=None):
     r"""Basal dendritic potential, Eq. (3).
 
@@ -82,6 +103,7 @@ def basal_potential(W_up, rates_below, bias=None):
     return _synaptic_input(W_up, rates_below, bias)
 
 
+@_latex(r"v^P_{A,k} = W^{PP}_{k,k+1} r^P_{k+1} + W^{PI}_{k,k} r^I_k")
 def apical_potential(W_down, rates_above, W_PI, interneuron_rates, top_down=None):
     r"""Apical dendritic potential, Eq. (4): top-down input plus lateral interneuron input.
 
@@ -103,6 +125,7 @@ def top_down_potential(W_down, rates_above):
     return _synaptic_input(W_down, rates_above)
 
 
+@_latex(r"v^I_k = W^{IP}_{k,k} r^P_k")
 def interneuron_dendritic_potential(W_IP, pyramidal_rates, bias=None):
     r"""Interneuron dendritic potential, Eq. (5).
 
@@ -326,6 +349,8 @@ def dendritic_prediction_induction(somatic_rate, dendritic_rate, presynaptic_rat
     return weights_term
 
 
+@_latex(r"\frac{dW^{PP}_{k,k-1}}{dt} = «eta_PP_up»\,\big(\varphi(u^P_k) - "
+       r"\varphi(\hat v^P_{B,k})\big)\,(r^P_{k-1})^T")
 def bottom_up_induction(u, basal_potential, rates_below, phi, attenuation, out=None,
                         threshold=False, scale=1.0):
     r"""Induction term of the bottom-up weights, Eq. (7).
@@ -341,6 +366,8 @@ def bottom_up_induction(u, basal_potential, rates_below, phi, attenuation, out=N
                                           out, threshold, scale)
 
 
+@_latex(r"\frac{dW^{IP}_{k,k}}{dt} = «eta_IP»\,\big(\varphi(u^I_k) - \varphi(\hat v^I_k)\big)"
+       r"\,(r^P_k)^T")
 def pyramid_to_interneuron_induction(u_I, dendritic_potential, pyramidal_rates, phi, attenuation,
                                      out=None, threshold=False, scale=1.0):
     r"""Induction term of the pyramidal-to-interneuron weights, Eq. (8).
@@ -353,6 +380,7 @@ def pyramid_to_interneuron_induction(u_I, dendritic_potential, pyramidal_rates, 
                                           pyramidal_rates, out, threshold, scale)
 
 
+@_latex(r"\frac{dW^{PI}_{k,k}}{dt} = «eta_PI»\,(0 - v^P_{A,k})\,(r^I_k)^T")
 def interneuron_to_pyramid_induction(apical_potential, interneuron_rates, v_rest=0.0, out=None,
                                      scale=1.0):
     r"""Induction term of the interneuron-to-pyramidal weights, Eq. (9).
@@ -365,6 +393,8 @@ def interneuron_to_pyramid_induction(apical_potential, interneuron_rates, v_rest
     return _batch_outer(v_rest - apical_potential, interneuron_rates, out, scale)
 
 
+@_latex(r"\frac{dW^{PP}_{k,k+1}}{dt} = «eta_PP_down»\,\big(\varphi(u^P_k) - "
+       r"\varphi(\hat v^P_{TD,k})\big)\,(r^P_{k+1})^T")
 def top_down_induction(u, top_down, rates_above, phi, out=None, scale=1.0):
     r"""Induction term of the top-down weights, Eq. (10).
 
@@ -381,6 +411,8 @@ def top_down_induction(u, top_down, rates_above, phi, out=None, scale=1.0):
 # Time constants and stability
 # --------------------------------------------------------------------------------------------
 
+@_latex(r"«tau_w»\,\frac{d\Delta}{dt} = -\Delta + \text{induction term},\quad "
+       r"\frac{dW}{dt} = \eta\,\Delta;\qquad «tau_0»\,\frac{dr_0}{dt} = r^\mathrm{pattern}_0 - r_0")
 def low_pass_step(filtered, drive, dt, tau):
     r"""Advance a first-order low-pass filter :math:`\tau\,dx/dt = -x + \mathrm{drive}` by ``dt``.
 

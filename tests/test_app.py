@@ -312,6 +312,31 @@ def test_no_equation_is_printed_twice():
     assert len(latex) == len(set(latex))
 
 
+def test_the_equations_panel_shows_the_forms_stored_on_the_functions_that_run(monkeypatch):
+    """One source: each row of the panel is the ``latex`` of functions of core.equations, every
+    placeholder names a model parameter, the braces balance, and a changed form shows."""
+    import equation_panel
+    from core import equations as eq
+
+    shown = [function for _, functions in equation_panel.EQUATIONS for function in functions]
+    assert all(getattr(eq, function.__name__) is function for function in shown)
+    for function in shown:
+        names = equation_panel._PLACEHOLDER.findall(function.latex)
+        assert set(names) <= set(ModelParameters.param), function.__name__
+        depth = 0
+        for character in function.latex.replace(r"\{", "").replace(r"\}", ""):
+            depth += {"{": 1, "}": -1}.get(character, 0)
+            assert depth >= 0, function.__name__
+        assert depth == 0, function.__name__
+    params = ModelParameters(g_B=1.25)
+    rows = equation_panel.equations(params)
+    assert r"\color{#1565c0}{1.25}" in rows[0][2] and "g_B" in rows[0][1]
+    monkeypatch.setattr(eq.pyramidal_soma_derivative, "latex", r"\frac{du}{dt} = «g_B» \cdot 2")
+    assert equation_panel.equations(params)[0][1:] == (
+        rf"\frac{{du}}{{dt}} = {ModelParameters.param['g_B'].symbol} \cdot 2",
+        r"\frac{du}{dt} = \color{#1565c0}{1.25} \cdot 2")
+
+
 def test_in_a_notebook_patches_made_before_the_comm_opens_are_sent_in_order(monkeypatch):
     """Run All changes the dashboard before the page's comm is open: every patch waits, and all
     go out in the order they were made once it opens (app/notebook.py)."""
