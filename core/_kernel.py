@@ -52,7 +52,7 @@ from numba.extending import intrinsic
 
 from . import noise as _noise
 from .equations import basal_attenuation, interneuron_attenuation
-from .network import apical_conductance
+from .layers import apical_conductance
 
 SOFT_RECTIFIER, LOGISTIC = 0, 1
 """Codes of the rate functions inside the kernel."""

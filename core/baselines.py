@@ -12,7 +12,7 @@ import numpy as np
 
 from . import validation
 from .equations import basal_attenuation
-from .network import apical_conductance
+from .layers import apical_conductance
 from .transfer import TransferFunction, transfer_function
 
 RULES = ("backprop", "feedback_alignment")

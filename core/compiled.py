@@ -3,9 +3,9 @@
 Compiling :mod:`core._kernel` takes ~30 s the first time after an install (numba then caches it
 on disk, and later processes load it in about a second). A script that asks for speed
 (``run(..., backend="auto")``) waits for it; an interactive front end must not: in a server, the
-compile ran on the event loop and froze every tab. :func:`advance_if_ready` hands out the
-compiled step only once it is ready and otherwise starts preparing it in a thread, so that the
-caller takes the NumPy path meanwhile (``run(..., backend="ready")``). Both paths compute the
+compile ran on the event loop and froze every tab. :func:`backend` names the compiled back end
+only once it is ready and otherwise starts preparing it in a thread, so that the caller takes the
+NumPy path meanwhile (``run(..., backend=compiled.backend())``). Both paths compute the
 same dynamics (they agree to 1e-9 after hundreds of steps, ``tests/test_kernel.py``), but a run
 that switches from one to the other part-way is not bit for bit the same as a run on either.
 """
@@ -51,13 +51,15 @@ def prepare():
         _thread.start()
 
 
-def advance_if_ready():
-    """The compiled step if it is ready, else ``None`` (and its preparation is started)."""
+def backend():
+    """The back end of :func:`core.dynamics.run` for a caller that must not wait: ``"numba"``
+    once the compiled kernel is prepared in this process, else ``"numpy"`` (and its preparation
+    is started)."""
     with _lock:
         if _advance is not None:
-            return _advance
+            return "numba"
     prepare()
-    return None
+    return "numpy"
 
 
 def wait(timeout=None):

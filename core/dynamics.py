@@ -39,7 +39,7 @@ from .noise import raw_words, standard_normals
 from .plasticity import filter_and_consolidate, induction_terms, learning_rates
 from .transfer import transfer_function
 
-BACKENDS = ("auto", "numpy", "numba", "ready")
+BACKENDS = ("auto", "numpy", "numba")
 MAX_BLOCK = 10_000
 """Most steps advanced between two divergence checks (1 s of simulated time at dt = 0.1 ms).
 Each block costs ~0.2 ms of checks and, with numba, of packing the network for the kernel: 6 %
@@ -195,10 +195,6 @@ def _backend(name):
         raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
     if name == "numpy":
         return _advance_numpy
-    if name == "ready":
-        from . import compiled
-
-        return compiled.advance_if_ready() or _advance_numpy
     try:
         from ._kernel import advance_compiled
     except ImportError:
@@ -317,11 +313,11 @@ def run(net, n_steps, *, record=(), record_every=1, learning=True, backend="auto
         Sample every this many steps.
     learning : bool
         Plasticity on (as configured by the ``learn_*`` switches and rates).
-    backend : {"auto", "numpy", "numba", "ready"}
+    backend : {"auto", "numpy", "numba"}
         ``"numpy"`` is the readable reference; ``"numba"`` the compiled kernel (same trajectory);
-        ``"auto"`` takes numba when it is installed (compiling it first if need be); ``"ready"``
-        takes it only when it has been prepared in this process and otherwise the NumPy path,
-        while :mod:`core.compiled` prepares it in the background (for interactive front ends).
+        ``"auto"`` takes numba when it is installed (compiling it first if need be). An
+        interactive front end that must not wait for the compiler asks
+        :func:`core.compiled.backend`.
 
     Returns
     -------

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import validation
+from . import compiled, validation
 from .baselines import MLP, cosine_similarity, forward_feedback_angle
 from .dynamics import Recording, presentation_steps, run
 from .errors import DivergenceError
@@ -449,7 +449,7 @@ class LiveSimulation:
                 n = min(n_steps - done, left)
                 # never waits for numba: the NumPy path runs while the kernel compiles
                 pieces.append(run(self.network, n, record=names, record_every=record_every,
-                                  backend="ready"))
+                                  backend=compiled.backend()))
                 done += n
         except (ValueError, DivergenceError) as stop:
             error = str(stop)

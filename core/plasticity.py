@@ -11,7 +11,7 @@ from . import validation
 from .equations import (basal_attenuation, bottom_up_induction, interneuron_attenuation,
                         interneuron_to_pyramid_induction, low_pass_step,
                         pyramid_to_interneuron_induction, top_down_induction)
-from .network import MATRICES, Weights, apical_conductance
+from .layers import MATRICES, Weights, apical_conductance
 
 
 RATES = ("eta_PP_up", "eta_IP", "eta_PI", "eta_PP_down")
@@ -30,7 +30,7 @@ def learning_rates(params, n_layers):
     Returns
     -------
     dict[str, dict[int, float]]
-        Keyed like :class:`~core.network.Weights`: ``rates["W_up"][k]`` is
+        Keyed like :class:`~core.layers.Weights`: ``rates["W_up"][k]`` is
         :math:`\\eta^{PP}_{k,k-1}`; thresholds share the rate of their matrix.
     """
     def table(name, switch):

@@ -23,7 +23,7 @@ from .equations import (apical_potential, basal_potential, interneuron_dendritic
                         pyramidal_soma_steady_state, top_down_potential)
 from .dynamics import RUNAWAY, model_context, runaway_potential
 from .errors import ConvergenceError, DivergenceError
-from .network import apical_conductance
+from .layers import apical_conductance
 from .plasticity import apply_changes, induction_terms, steady_state_scale
 
 METHODS = ("two_pass", "fixed_point")

@@ -34,7 +34,8 @@ from numpy.lib import format as npy_format
 from . import __version__, validation
 from .errors import FileFormatError
 from .files import write_atomically
-from .network import MATRICES, Network, State, Weights
+from .layers import MATRICES, State, Weights
+from .network import Network
 from .parameters import ModelParameters, parameter_names
 
 FORMAT = "dendritic-microcircuits-network"

@@ -1,5 +1,5 @@
-"""The compiled kernel is prepared off the caller's thread; until then ``backend="ready"`` (what
-the live simulation uses) takes the NumPy path instead of waiting."""
+"""The compiled kernel is prepared off the caller's thread; until then ``compiled.backend()``
+(what the live simulation runs on) names the NumPy path instead of waiting."""
 
 import subprocess
 import sys
@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from core import compiled, dynamics
+from core import compiled
 
 
 @pytest.fixture
@@ -32,18 +32,18 @@ def test_the_numpy_path_runs_until_the_kernel_is_prepared(fresh, monkeypatch):
 
     monkeypatch.setattr(compiled, "_prepare", slow_preparation)
     assert compiled.status() == "not started"
-    assert dynamics._backend("ready") is dynamics._advance_numpy
+    assert compiled.backend() == "numpy"
     assert compiled.status() == "preparing"
-    assert dynamics._backend("ready") is dynamics._advance_numpy  # one preparation only
+    assert compiled.backend() == "numpy"  # one preparation only
     release.set()
     assert compiled.wait(30) == "ready"
-    assert dynamics._backend("ready") is kernel
+    assert compiled.backend() == "numba"
 
 
 def test_without_numba_or_after_a_failure_the_numpy_path_runs(fresh, monkeypatch):
     monkeypatch.setattr(compiled, "_numba_installed", lambda: False)
     assert compiled.status() == "unavailable"
-    assert dynamics._backend("ready") is dynamics._advance_numpy
+    assert compiled.backend() == "numpy"
     assert compiled.status() == "unavailable"
 
     monkeypatch.setattr(compiled, "_numba_installed", lambda: True)
@@ -53,9 +53,9 @@ def test_without_numba_or_after_a_failure_the_numpy_path_runs(fresh, monkeypatch
             compiled._failure = RuntimeError("no compiler")
 
     monkeypatch.setattr(compiled, "_prepare", broken)
-    assert dynamics._backend("ready") is dynamics._advance_numpy
+    assert compiled.backend() == "numpy"
     assert compiled.wait(30) == "failed"
-    assert dynamics._backend("ready") is dynamics._advance_numpy
+    assert compiled.backend() == "numpy"
 
 
 def test_a_live_simulation_does_not_wait_for_a_real_compilation(tmp_path):
@@ -63,14 +63,14 @@ def test_a_live_simulation_does_not_wait_for_a_real_compilation(tmp_path):
     while the kernel compiles; once it is ready, the pieces run compiled."""
     pytest.importorskip("numba")
     script = textwrap.dedent("""
-        from core import compiled, dynamics
+        from core import compiled
         from core.live import LiveSimulation
 
         simulation = LiveSimulation("fig1", seed=0)
         frame = simulation.advance(200)
         print("first piece:", compiled.status(), frame.error)
         print("after:", compiled.wait(600))
-        assert dynamics._backend("ready") is not dynamics._advance_numpy
+        assert compiled.backend() == "numba"
         print("then:", simulation.advance(200).error)
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,

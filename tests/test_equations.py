@@ -227,7 +227,7 @@ def test_induction_scale_multiplies_weights_and_threshold_terms():
 
 
 def test_only_hidden_layers_have_an_apical_compartment():
-    from core.network import apical_conductance
+    from core.layers import apical_conductance
 
     assert [apical_conductance(0.8, k, 3) for k in (1, 2, 3)] == [0.8, 0.8, 0.0]
     assert apical_conductance(0.8, 1, 1) == 0.0  # no hidden layer: the output alone

@@ -11,7 +11,8 @@ import pytest
 pytest.importorskip("numba")
 
 from core.dynamics import noise_size, run  # noqa: E402
-from core.network import MATRICES, Network  # noqa: E402
+from core.layers import MATRICES  # noqa: E402
+from core.network import Network  # noqa: E402
 from core.parameters import ModelParameters  # noqa: E402
 
 TOLERANCE = 1e-9
