@@ -10,15 +10,12 @@ is which symbol. Numbering follows the paper (Sacramento et al. 2018, Eqs. 1-10)
 from __future__ import annotations
 
 import math
-import re
 
 from core import equations as eq
 from core.equations import (ACCURATE_STEP, basal_attenuation, euler_stability_bound,
                             integration_accuracy, interneuron_attenuation)
-from core.parameters import ModelParameters
 
 VALUE_COLOR = "#1565c0"
-_PLACEHOLDER = re.compile(r"«(\w+)»")
 
 EQUATIONS = [
     ("Eq. 1: hidden pyramidal soma", (eq.pyramidal_soma_derivative,)),
@@ -41,30 +38,19 @@ def template(functions):
     return r",\quad ".join(function.latex for function in functions)
 
 
-def _symbol(name):
-    return ModelParameters.param[name].symbol
-
-
-def _value(params, name):
-    value = getattr(params, name)
-    if isinstance(value, list):
-        text = r",\ ".join(f"{v:g}" for v in value)
-        text = f"({text})" if len(value) > 1 else text
-    else:
-        text = f"{value:g}"
+def _coloured(text):
     return rf"\color{{{VALUE_COLOR}}}{{{text}}}"
 
 
 def render(template, params=None):
-    """``template`` with each ``«name»`` replaced by its symbol, or by the value in ``params``."""
-    if params is None:
-        return _PLACEHOLDER.sub(lambda m: _symbol(m.group(1)), template)
-    return _PLACEHOLDER.sub(lambda m: _value(params, m.group(1)), template)
+    """``template`` with each ``«name»`` replaced by its symbol, or by the value in ``params``
+    in colour (:func:`core.equations.fill`)."""
+    return eq.fill(template, params, _coloured)
 
 
 def _title(template, params):
-    return _PLACEHOLDER.sub(lambda m: "(on)" if getattr(params, m.group(1)) else "(frozen)",
-                            template)
+    return eq.PLACEHOLDER.sub(lambda m: "(on)" if getattr(params, m.group(1)) else "(frozen)",
+                              template)
 
 
 def _number(x):
@@ -76,7 +62,7 @@ def _number(x):
         text = r"\infty" if x > 0 else r"-\infty"
     else:
         text = f"{x:.3g}"
-    return rf"\color{{{VALUE_COLOR}}}{{{text}}}"
+    return _coloured(text)
 
 
 def _defined(ratio, *conductances):
@@ -125,5 +111,5 @@ def equations(params):
     for title, functions in EQUATIONS:
         form = template(functions)
         rows.append((_title(title, params),
-                     render(form) if _PLACEHOLDER.search(form) else None, render(form, params)))
+                     render(form) if eq.PLACEHOLDER.search(form) else None, render(form, params)))
     return rows + [(title, None, latex) for title, latex in derived_quantities(params)]

@@ -14,22 +14,48 @@ The simulator (:mod:`core.dynamics`, :mod:`core.steady_state`) calls exactly the
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
+
+from .parameters import ModelParameters
+
+
+PLACEHOLDER = re.compile(r"«(\w+)»")
+"""A model parameter in a stored form: ``«g_B»``."""
 
 
 def _latex(form):
     r"""Store the equation a function implements, as the paper writes it, on the function.
 
-    ``form`` is KaTeX source in which ``«name»`` stands for the model parameter ``name``; the
-    dashboard's equations panel (``app/equation_panel.py``) shows it with the parameter's symbol
-    and with its current value. The form lives here, next to the code it describes, so that
-    whoever changes one sees the other.
+    ``form`` is KaTeX source in which ``«name»`` stands for the model parameter ``name``
+    (:func:`fill` puts in its symbol or its value). The form lives here, next to the code it
+    describes, so that whoever changes one sees the other; the dashboard's equations panel and
+    the notebooks show it from here.
     """
     def attach(function):
         function.latex = form
         return function
     return attach
+
+
+def fill(form, params=None, shown=str):
+    r"""A stored form as KaTeX: each ``«name»`` becomes the symbol of parameter ``name`` (e.g.
+    :math:`g_B`) or, given ``params``, its value (``:g``; a per-layer list in parentheses), passed
+    through ``shown`` (e.g. to colour it)."""
+    if params is None:
+        return PLACEHOLDER.sub(lambda match: ModelParameters.param[match.group(1)].symbol, form)
+
+    def value(match):
+        number = getattr(params, match.group(1))
+        if isinstance(number, list):
+            text = r",\ ".join(f"{v:g}" for v in number)
+            text = f"({text})" if len(number) > 1 else text
+        else:
+            text = f"{number:g}"
+        return shown(text)
+
+    return PLACEHOLDER.sub(value, form)
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Set-up shared by the classroom notebooks: plots that ask no other host.
+"""Set-up shared by the classroom notebooks: plots that ask no other host, and the equations as
+the code that runs them states them (:func:`show_equation`).
 
 A classroom may have no internet. ``hv.extension("bokeh", inline=True)`` sends BokehJS and Panel's
 JavaScript from the kernel, but HoloViews' notebook renderer still links Panel's stylesheets from
@@ -12,8 +13,11 @@ same stylesheets inline, read from the installed Panel.
 
 import holoviews as hv
 from bokeh.models import UIElement
+from IPython.display import Math, display
 from panel.io.notebook import patch_inline_stylesheets
 from panel.viewable import Viewable
+
+from core.equations import fill
 
 
 def _inline_stylesheets(viewable, root, changed=None, old_models=None):
@@ -32,3 +36,11 @@ def plots_offline():
     hv.extension("bokeh", inline=True)
     if _inline_stylesheets not in Viewable._preprocessing_hooks:
         Viewable._preprocessing_hooks.append(_inline_stylesheets)
+
+
+def show_equation(*functions, params=None):
+    """Show the equations that ``functions`` of :mod:`core.equations` implement, as the
+    dashboard's equations panel does: the forms stored on the functions themselves, with the
+    parameters' symbols or, given ``params``, their values."""
+    for function in functions:
+        display(Math(fill(function.latex, params)))

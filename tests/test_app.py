@@ -321,7 +321,7 @@ def test_the_equations_panel_shows_the_forms_stored_on_the_functions_that_run(mo
     shown = [function for _, functions in equation_panel.EQUATIONS for function in functions]
     assert all(getattr(eq, function.__name__) is function for function in shown)
     for function in shown:
-        names = equation_panel._PLACEHOLDER.findall(function.latex)
+        names = eq.PLACEHOLDER.findall(function.latex)
         assert set(names) <= set(ModelParameters.param), function.__name__
         depth = 0
         for character in function.latex.replace(r"\{", "").replace(r"\}", ""):

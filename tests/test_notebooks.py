@@ -79,3 +79,31 @@ def test_notebook_runs_at_classroom_size_by_default(path):
     assert parameters, f"{path.name}: no cell tagged 'parameters'"
     assert re.search(r"^CLASSROOM = True$", parameters[0].source, re.MULTILINE), \
         f"{path.name}: the parameters cell must set CLASSROOM = True"
+
+
+def test_the_notebooks_show_the_equations_stored_on_the_functions_that_run(monkeypatch):
+    """``show_equation`` displays the forms that the equations panel shows too, and the
+    notebooks on Eqs. 1-9 use it."""
+    import sys
+
+    sys.path.insert(0, str(NOTEBOOK_DIR))
+    try:
+        import classroom
+    finally:
+        sys.path.remove(str(NOTEBOOK_DIR))
+    from core import equations as eq
+    from core.parameters import ModelParameters
+
+    shown = []
+    monkeypatch.setattr(classroom, "display", shown.append)
+    classroom.show_equation(eq.pyramidal_soma_derivative, eq.basal_potential,
+                            params=ModelParameters(g_B=1.25))
+    assert [math.data for math in shown] == [
+        eq.fill(eq.pyramidal_soma_derivative.latex, ModelParameters(g_B=1.25)),
+        eq.basal_potential.latex]
+    assert "+ 1.25\\,(v^P_{B,k}" in shown[0].data
+    for stem in ("02_three_compartment_pyramidal_neuron", "03_interneurons_and_teaching_currents",
+                 "04_dendritic_predictive_plasticity"):
+        notebook = nbformat.read(NOTEBOOK_DIR / f"{stem}.ipynb", as_version=4)
+        assert any("show_equation(" in cell.source for cell in notebook.cells
+                   if cell.cell_type == "code"), stem
