@@ -613,12 +613,12 @@ def page(sidebar, main):
 def serve():
     """Serve this session's page: its frame at once, then the App in stages.
 
-    Building a session's App and its ~450 Bokeh models takes ~0.5 s of the server's one event
-    loop. Done while answering the page's request, thirty students joining at once held every
-    other student's clicks up for the sum of their builds (8 s for ten). So the request gets only
-    the frame; once the page has loaded, the App is built and shown in three stages of ~0.2 s,
-    each taking its turn with the other sessions' stages (:func:`sessions.in_turn`), and the loop
-    answers clicks and ticks between any two stages.
+    Building a session's App and its hundreds of Bokeh models takes a good part of a second of
+    the server's one event loop. Done while answering the page's request, students joining at
+    once held every other student's clicks up for the sum of their builds (benchmarks/README.md,
+    "Joining a class"). So the request gets only the frame; once the page has loaded, the App is
+    built and shown in three shorter stages, each taking its turn with the other sessions' stages
+    (:func:`sessions.in_turn`), and the loop answers clicks and ticks between any two stages.
     """
     compiled.prepare()  # the first session of a server starts it, off the event loop
     sidebar = pn.Column(sizing_mode="stretch_width")

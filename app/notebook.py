@@ -4,8 +4,7 @@ Panel sends each change of a shown object over that output's comm (``panel.io.no
 it serialises the change into a patch at once -- which marks the new models as known to the page
 -- and sends it. While a notebook runs cell after cell (Run All), the kernel reads the page's
 ``comm_open`` only after the last queued cell, so the comm is still closed; Panel 1.9 then retries
-each patch on its own timer, and once the comm opens the retries go out in an order of their own
-(measured after notebook 10's Run All: the last seven of 94 patches first, the first ones late).
+each patch on its own timer, and once the comm opens the retries go out in an order of their own.
 The page rejects a patch that refers to a model defined in a patch it has not received yet
 (BokehJS: "reference ... isn't known") and keeps showing what it had: the selector said "Fig. S1"
 and the sliders had S1's values while the kernel ran Fig. 2.

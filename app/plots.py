@@ -6,10 +6,11 @@ the whole run (:attr:`core.live.LiveSimulation.whole_run`), on a log axis, with 
 traces beside it zoom into the last few seconds.
 
 Why Bokeh sources and not one HoloViews ``Buffer``/``DynamicMap`` per plot: with ~25 traces a
-DynamicMap rebuilds every element and recomputes every range on each send -- measured ~230 ms per
-update here, which caps the dashboard at ~4 updates/s. One source per kind of data, shared by all
-line glyphs that read it and updated with ``ColumnDataSource.stream(rows, rollover)``, sends only
-the new rows and costs well under a millisecond; ``rollover`` bounds the memory of every session.
+DynamicMap rebuilds every element and recomputes every range on each send, which capped the
+dashboard at a few updates per second (benchmarks/README.md, "Design figures"). One source per
+kind of data, shared by all line glyphs that read it and updated with
+``ColumnDataSource.stream(rows, rollover)``, sends only the new rows; ``rollover`` bounds the
+memory of every session.
 The figures are still plain Bokeh models, so Panel shows them served and in notebooks alike.
 
 **Backpressure.** A browser on a busy machine may draw more slowly than the server streams: its

@@ -41,9 +41,9 @@ from .transfer import transfer_function
 
 BACKENDS = ("auto", "numpy", "numba")
 MAX_BLOCK = 10_000
-"""Most steps advanced between two divergence checks (1 s of simulated time at dt = 0.1 ms).
-Each block costs ~0.2 ms of checks and, with numba, of packing the network for the kernel: 6 %
-of a 2000-step block of the Fig. 2 network, 1 % of one of 10,000 steps."""
+"""Most steps advanced between two divergence checks (1 s of simulated time at dt = 0.1 ms):
+long enough that a block's fixed cost (the checks and, with numba, packing the network for the
+kernel) is a small part of it (benchmarks/README.md, "Design figures")."""
 MAX_NOISE_VALUES = 1 << 20
 """Most normal numbers drawn at once (8 MB), which caps the block of large networks."""
 LONGEST_PRESENTATION = 2.0 ** 62
@@ -119,8 +119,9 @@ def model_context(net):
     (``p``), the rate function (``phi``) and the per-layer learning rates (``rates``).
 
     Reused while the parameters are unchanged (their ``revision``): reading a parameter through
-    param costs ~5 us, and building this reads every one, which costs more than a short block of
-    steps (the dashboard runs many) or ~6 % of a steady-state mini-batch.
+    param is slow next to a plain attribute, and building this reads every one, which would cost
+    more than a short block of steps (the dashboard runs many) and a noticeable part of a
+    steady-state mini-batch (benchmarks/README.md, "Design figures").
     """
     params = net.params
     key = (params, params.revision, net.n_layers)

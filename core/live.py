@@ -43,12 +43,13 @@ MIN_PIECE = 100
 """Steps :meth:`LiveSimulation.advance_for` advances while the speed is not measured yet (the
 first piece may include compiling the kernel, and is not counted)."""
 MAX_WEIGHTS = 500_000
-"""Most weights a live simulation accepts (e.g. 784-500-10 or 300-300-300-10): one Euler step of
-such a network takes ~0.5 ms compiled and ~2 ms on the NumPy path, so even a piece of
-:data:`MIN_PIECE` steps keeps a server that runs other sessions busy for 0.2 s at most."""
+"""Most weights a live simulation accepts (e.g. 784-500-10 or 300-300-300-10): sized so that even
+a piece of :data:`MIN_PIECE` steps of such a network keeps a server that runs other sessions busy
+for 0.2 s at most, also on the NumPy path (benchmarks/README.md, "Design figures")."""
 MIN_RECORD_EVERY = 50
 """Fewest steps between two trace samples (5 ms at the paper's dt): every sample ends a block of
-the simulator, and a block costs ~0.3 ms of bookkeeping, more than 50 steps of the dynamics."""
+the simulator, and a block's bookkeeping costs as much as tens of steps of the dynamics
+(benchmarks/README.md, "Design figures")."""
 
 
 @dataclass(frozen=True)

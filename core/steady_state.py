@@ -232,7 +232,8 @@ LARGE_CHANGE_FACTOR = 1e100
 r"""Above this :math:`\eta\,(T - t_\mathrm{lag})` the weight changes of :func:`train_batch` are
 checked for overflow. Below it they cannot overflow: the settled potentials are below
 :data:`~core.dynamics.RUNAWAY` (else the batch stops earlier), so rates and induction terms stay
-many orders of magnitude below the float range. The check costs 6-11 % of a batch."""
+many orders of magnitude below the float range. The check is not free (benchmarks/README.md,
+"Design figures"), hence the threshold."""
 
 
 def _check_changes(changes, p, rates, duration):
