@@ -3,9 +3,11 @@ input."""
 
 import io
 import json
+import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -22,8 +24,12 @@ def _free_port():
         return sock.getsockname()[1]
 
 
-def start_server(*extra_args, output=subprocess.PIPE, env=None):
+def start_server(*extra_args, output=None, env=None):
     """Start ``panel serve app/`` on a free port of 127.0.0.1 and wait until /app answers.
+
+    Its output goes to ``output`` (an open file) or, by default, to a temporary file, read back
+    in :func:`server_log`: never to a pipe that nobody reads, which would stop the server once
+    the pipe's buffer is full.
 
     Returns
     -------
@@ -32,10 +38,12 @@ def start_server(*extra_args, output=subprocess.PIPE, env=None):
         The URL of /app.
     """
     port = _free_port()
+    log = output if output is not None else tempfile.TemporaryFile()
     server = subprocess.Popen(
         [sys.executable, "-m", "panel", "serve", "app/", "--port", str(port), "--address",
          "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{port}", *extra_args],
-        cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, env=env)
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+    server.log = log
     url = f"http://127.0.0.1:{port}/app"
     deadline = time.monotonic() + 60
     while True:
@@ -45,9 +53,26 @@ def start_server(*extra_args, output=subprocess.PIPE, env=None):
         except OSError:
             if time.monotonic() > deadline or server.poll() is not None:
                 server.kill()
-                log = server.stdout.read().decode() if server.stdout else "(see its log file)"
-                pytest.fail(f"panel serve app/ did not answer:\n{log}")
+                server.wait(timeout=30)
+                pytest.fail(f"panel serve app/ did not answer:\n{server_log(server)}")
             time.sleep(0.5)
+
+
+def server_log(server, last=5000):
+    """The last ``last`` bytes of what a server of :func:`start_server` printed (read without
+    moving the file offset it writes at)."""
+    fd = server.log.fileno()
+    size = os.fstat(fd).st_size
+    start = max(0, size - last)
+    return os.pread(fd, size - start, start).decode(errors="replace")
+
+
+_served = {}  # URL: the server of served_app
+
+
+def served_app_log(url):
+    """The end of the log of :func:`served_app`'s server at ``url`` (for failure messages)."""
+    return server_log(_served[url]) if url in _served else "(not served by served_app)"
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +92,7 @@ def browser():
 def served_app():
     """Start the README's ``panel serve app/`` on 127.0.0.1; yield the URL of /app."""
     server, url = start_server()
+    _served[url] = server
     yield url
     server.terminate()
     server.wait(timeout=30)

@@ -10,6 +10,7 @@ import re
 import time
 
 import pytest
+from playwright import sync_api
 
 from browser_support import PLOTS_ARRIVED, offline_page, screenshot
 
@@ -102,14 +103,22 @@ def test_play_streams_apical_data_and_nudging_wakes_the_apical_error(page):
     assert page.errors == []
 
 
-def test_a_slider_reaches_the_model_and_reset_returns_the_clock(page):
+def test_a_slider_reaches_the_model_and_reset_returns_the_clock(page, served_app):
     handle = page.locator(".noUi-handle").first  # g_lk, the first parameter slider
     handle.focus()
     handle.press("ArrowRight")  # one step: 0.10 -> 0.11, sent on release like a drag
     # the equations panel is rendered by the server from the model's parameters
     page.get_by_text("0.11").first.wait_for(timeout=30_000)
     page.get_by_role("button", name="Step one pattern").click()
-    page.get_by_text("t = 100.0 ms").wait_for(timeout=120_000)  # numba may still be compiling
+    try:
+        page.get_by_text("t = 100.0 ms").wait_for(timeout=120_000)  # numba may be compiling
+    except sync_api.TimeoutError:
+        screenshot(page, "app-slider-step.png", full_page=True)
+        from conftest import served_app_log
+
+        status = page.get_by_text("ms simulated per second").all_inner_texts()
+        raise AssertionError(f"no 't = 100.0 ms' after Step; status line: {status}; server log "
+                             f"ends:\n{served_app_log(served_app)}") from None
     page.get_by_role("button", name="Reset").click()
     page.get_by_text("t = 0.0 ms").wait_for(timeout=60_000)
     assert page.errors == []
