@@ -92,11 +92,14 @@ def test_fig2_learns_and_computes_its_baselines(quick_metrics):
     metrics = quick_metrics("fig2")
     assert metrics["final_error"] <= 0.7 * metrics["initial_error"]
     baselines = metrics["baselines"]
-    assert baselines["shallow"] < baselines["shallow_initial"]
+    assert baselines["shallow"] < baselines["shallow_initial"]  # the paper's: output weights only
+    assert baselines["shallow_lateral_plastic"] < baselines["shallow_lateral_plastic_initial"]
     assert baselines["backprop_mlp"] < 0.5 * baselines["backprop_mlp_initial"]
     assert baselines["feedback_alignment_mlp"] < 0.5 * baselines["backprop_mlp_initial"]
-    # the hidden layer learns: measured micro / shallow = 0.24, 0.23, 0.23 for seeds 0, 1, 2
+    # the hidden layer learns: measured micro / shallow = 0.19, 0.13, 0.19 for seeds 0, 1, 2
+    # (the paper's shallow learner), 0.24, 0.23, 0.23 against the one with lateral plasticity
     assert metrics["final_error"] <= 0.5 * baselines["shallow"]
+    assert metrics["final_error"] <= 0.5 * baselines["shallow_lateral_plastic"]
     # and about as well as backprop on the same 3000 patterns (measured 0.86, 1.06, 0.88)
     assert metrics["final_error"] <= 2.0 * baselines["backprop_mlp"]
     # feedback alignment: the output weights turn towards the transposed top-down weights

@@ -37,7 +37,8 @@ def test_full_dynamics_learns_the_teacher():
 
 
 def test_shallow_learner_also_learns_but_keeps_hidden_weights():
-    """The baseline of Fig. 2: only the output weights are plastic."""
+    """With its hidden bottom-up weights frozen (the lateral ones learning) the circuit still
+    learns through its output weights, in steady-state mode."""
     net, task, rng, test_inputs = _setup(0)
     net.params.eta_PP_up = [0.0, 0.1]
     hidden_before = net.weights.W_up[1].copy()
@@ -62,3 +63,26 @@ def test_hidden_layer_learns_beyond_the_shallow_learner():
             steady_state.train_batch(net, x, task.target_potentials(x))
         errors[shallow] = regression_error(net, task, test_inputs)
     assert errors[False] <= 0.6 * errors[True]
+
+
+def test_fig2s_shallow_learner_is_the_papers_only_its_output_weights_learn():
+    """Fig. 2's reported baseline has only W^PP_{2,1} plastic; the extra one keeps its lateral
+    weights plastic (and its hidden bottom-up weights frozen)."""
+    from core.experiments import fig2
+
+    micro, shallow, lateral, _, _ = fig2._learners(get_preset("fig2-quick"), seed=0)
+    task = TeacherTask.random(transfer_function(micro.params), seed=100)
+    inputs = task.inputs(np.random.default_rng(200), 20)
+    before = {name: net.weights.copy() for name, net in
+              (("micro", micro), ("shallow", shallow), ("lateral", lateral))}
+    for net in (micro, shallow, lateral):
+        net.nudging = True
+        run_patterns(net, inputs, task.target_potentials(inputs))
+
+    def changed(name, net):
+        return {f"{matrix}{k}" for matrix, k, W in net.weights.items()
+                if not np.array_equal(W, getattr(before[name], matrix)[k])}
+
+    assert changed("shallow", shallow) == {"W_up2"}
+    assert changed("lateral", lateral) == {"W_up2", "W_IP1", "W_PI1"}
+    assert changed("micro", micro) == {"W_up1", "W_up2", "W_IP1", "W_PI1"}

@@ -1,10 +1,14 @@
 r"""Fig. 2: a 30-50-10 microcircuit learns a random 30-20-10 teacher network (regression).
 
-Four learners see the same stream of patterns, each pattern shown for the presentation time with
+Five learners see the same stream of patterns, each pattern shown for the presentation time with
 its teacher target on (full dynamics, learning continuous, no phases):
 
 * the microcircuit (all weights plastic except the fixed top-down ones),
-* the shallow learner: the same circuit with only the output weights plastic,
+* the shallow learner, as the paper defines it: the same circuit with only the output weights
+  :math:`W^{PP}_{2,1}` plastic (the hidden weights and both lateral weights stay as initialised),
+* an extra, weaker-handicapped shallow learner ("shallow, lateral plastic"): the hidden bottom-up
+  weights frozen but :math:`W^{IP}` and :math:`W^{PI}` learning, so that the interneurons cancel
+  the top-down feedback as in the microcircuit (the baseline this project reported before),
 * a backprop MLP with the same architecture, :math:`\varphi` and initial forward weights,
 * the same MLP trained by feedback alignment through the microcircuit's fixed top-down weights
   (what the microcircuit approximates when its top-down weights are random and fixed).
@@ -37,21 +41,25 @@ N_TEST = 500
 
 
 def _learners(preset, seed):
+    """The five learners, from the same initial weights: microcircuit, shallow (the paper's),
+    shallow with lateral plasticity, backprop MLP, feedback-alignment MLP."""
     micro = preset.make_network(seed=seed)
-    shallow = preset.make_network(seed=seed)
-    rates = validation.per_layer("eta_PP_up", shallow.params.eta_PP_up, shallow.n_layers)
-    shallow.params.eta_PP_up = [0.0] * (shallow.n_layers - 1) + [rates[-1]]
+    shallow, shallow_lateral = preset.make_network(seed=seed), preset.make_network(seed=seed)
+    for net in (shallow, shallow_lateral):
+        rates = validation.per_layer("eta_PP_up", net.params.eta_PP_up, net.n_layers)
+        net.params.eta_PP_up = [0.0] * (net.n_layers - 1) + [rates[-1]]
+    shallow.params.learn_IP = shallow.params.learn_PI = shallow.params.learn_PP_down = False
     mlp = MLP.from_network(micro)
     fa_mlp = MLP.from_network(micro)  # its feedback matrices: copies of the fixed top-down weights
-    return micro, shallow, mlp, fa_mlp
+    return micro, shallow, shallow_lateral, mlp, fa_mlp
 
 
 def run(quick=False, seed=0, show_progress=True):
-    """Train the four learners on the same patterns; see the module docstring."""
+    """Train the five learners on the same patterns; see the module docstring."""
     clock = Stopwatch()
     setup = QUICK if quick else FULL
     preset = get_preset(setup["preset"])
-    micro, shallow, mlp, fa_mlp = _learners(preset, seed)
+    micro, shallow, shallow_lateral, mlp, fa_mlp = _learners(preset, seed)
     task = TeacherTask.random(mlp.transfer, seed=seed + 1000)
     rng = np.random.default_rng(seed + 2000)
     test_inputs = task.inputs(rng, N_TEST)
@@ -62,16 +70,17 @@ def run(quick=False, seed=0, show_progress=True):
         return (regression_error(micro, task, test_inputs), regression_error(shallow, task, test_inputs),
                 squared_error(mlp.predict(test_inputs), test_targets),
                 squared_error(fa_mlp.predict(test_inputs), test_targets),
-                forward_feedback_angle(micro.weights, 1))
+                forward_feedback_angle(micro.weights, 1),
+                regression_error(shallow_lateral, task, test_inputs))
 
     history = [(0, *errors())]
-    for net in (micro, shallow):
+    for net in (micro, shallow, shallow_lateral):
         net.nudging = True
     for check in progress(range(setup["checks"]), desc="fig2", enabled=show_progress):
         inputs = task.inputs(rng, per_check)
         targets = task.target_potentials(inputs)
-        run_patterns(micro, inputs, targets)
-        run_patterns(shallow, inputs, targets)
+        for net in (micro, shallow, shallow_lateral):
+            run_patterns(net, inputs, targets)
         for x, rate in zip(inputs, task.transfer.phi(targets)):
             mlp.train_batch(x, rate, setup["mlp_learning_rate"])
             fa_mlp.train_batch(x, rate, setup["mlp_learning_rate"], rule="feedback_alignment")
@@ -83,7 +92,8 @@ def run(quick=False, seed=0, show_progress=True):
         protocol={"preset": setup["preset"], "patterns": per_check * setup["checks"],
                   "test_patterns": N_TEST, "teacher": "30-20-10, k10 = 2, k21 = 10, U(-1, 1)",
                   "mlp_learning_rate": setup["mlp_learning_rate"], "mlp_loss": "rate"},
-        paper={"microcircuit_vs_shallow": "microcircuit clearly better",
+        paper={"microcircuit_vs_shallow": "microcircuit clearly better (shallow: only the output "
+                                          "weights plastic)",
                "forward_feedback_angle_deg": 45},
         notes="Preset fig2-quick (theta = 0, 10 ms patterns, tau_0 = 0.3 ms, "
               "calibrated rates, top-down U(-3, 3)) instead of the paper's (SM?) values: with "
@@ -95,7 +105,9 @@ def run(quick=False, seed=0, show_progress=True):
     metrics["baselines"] = {"shallow": float(history[-1, 2]), "backprop_mlp": float(history[-1, 3]),
                             "shallow_initial": float(history[0, 2]),
                             "backprop_mlp_initial": float(history[0, 3]),
-                            "feedback_alignment_mlp": float(history[-1, 4])}
+                            "feedback_alignment_mlp": float(history[-1, 4]),
+                            "shallow_lateral_plastic": float(history[-1, 6]),
+                            "shallow_lateral_plastic_initial": float(history[0, 6])}
     metrics["angles_deg"] = {
         "output_weights_vs_top_down_transposed": float(history[-1, 5]),
         "output_weights_vs_top_down_transposed_initial": float(history[0, 5]),
@@ -103,9 +115,11 @@ def run(quick=False, seed=0, show_progress=True):
             angle_degrees(fa_mlp.W[2], fa_mlp.feedback[1].T)}
     metrics["measurements"] = {
         "micro_over_shallow": float(history[-1, 1] / history[-1, 2]),
+        "micro_over_shallow_lateral_plastic": float(history[-1, 1] / history[-1, 6]),
         "micro_over_backprop_mlp": float(history[-1, 1] / history[-1, 3]),
         "history": {"patterns": history[:, 0].astype(int).tolist(),
                     "microcircuit": history[:, 1].tolist(), "shallow": history[:, 2].tolist(),
+                    "shallow_lateral_plastic": history[:, 6].tolist(),
                     "backprop_mlp": history[:, 3].tolist(),
                     "feedback_alignment_mlp": history[:, 4].tolist(),
                     "angle_deg": history[:, 5].tolist()}}
@@ -116,7 +130,8 @@ def run(quick=False, seed=0, show_progress=True):
 def _figure(history):
     hv = holoviews()
     curves = [hv.Curve((history[:, 0], history[:, i]), "patterns", "test error", label=label)
-              for i, label in ((1, "microcircuit"), (2, "shallow learner"), (3, "backprop MLP"),
+              for i, label in ((1, "microcircuit"), (2, "shallow learner (paper)"),
+                               (6, "shallow, lateral plastic"), (3, "backprop MLP"),
                                (4, "feedback-alignment MLP"))]
     errors = hv.Overlay(curves).opts(title="Nonlinear regression (Fig. 2)", logy=True, width=700,
                                      height=400, legend_position="top_right")
