@@ -23,7 +23,8 @@ class Network:
     layer_sizes : sequence of int
         ``[n_0, n_1, ..., n_N]``. Each hidden layer :math:`k` gets :math:`n_{k+1}` interneurons.
     params : ModelParameters, optional
-        Shared with the caller (changes are seen at the next run); defaults to the paper's values.
+        Shared with the caller (changes are seen at the next run); defaults to
+        ``ModelParameters()``, whose values say where they come from (paper, SM? or ours).
     seed : int
         Seeds the network's own random generator (weights and noise); no global RNG is used.
         A non-negative integer (else ``ValueError``).

@@ -260,10 +260,11 @@ class ModelParameters(param.Parameterized):
     eta_PP_up = PaperRates([0.0011875, 0.0005], symbol=r"\eta^{PP}_{k,k-1}", provenance="SM?",
                            doc="Bottom-up (basal) weights W^PP_{k,k-1}, Eq. 7: one rate per layer "
                                "k = 1..N, or one rate for all.")
-    eta_PP_down = PaperRates([0.0], symbol=r"\eta^{PP}_{k,k+1}", provenance="paper",
+    eta_PP_down = PaperRates([0.0], symbol=r"\eta^{PP}_{k,k+1}", provenance="guess",
                              doc="Top-down (apical) weights W^PP_{k,k+1}, Eq. 10: one rate per "
                                  "hidden layer k = 1..N-1, or one for all. Used only when "
-                                 "learn_PP_down is on.")
+                                 "learn_PP_down is on. The paper keeps these weights fixed in "
+                                 "Figs. 1-2 and gives no rate for its Eq. 10 variant.")
     eta_IP = PaperRates([0.0011875], symbol=r"\eta^{IP}_{k}", provenance="SM?",
                         doc="Pyramidal-to-interneuron weights W^IP_{k,k}, Eq. 8: per hidden layer.")
     eta_PI = PaperRates([0.0059375], symbol=r"\eta^{PI}_{k}", provenance="SM?",

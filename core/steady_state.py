@@ -1,12 +1,15 @@
 r"""Steady states without time stepping (:math:`\sigma = 0`).
 
-* :func:`two_pass` -- the paper's simplified dynamics (Sec. 3.4): a bottom-up pass, then the output
-  is nudged and the top-down pass goes from layer :math:`N-1` down to 1. Every compartment takes its
-  exact single-compartment fixed point given the others, so the mixing factors are the
-  conductance ratios, e.g. :math:`u^P_k = \hat v^P_{B,k} + \lambda_k v^P_{A,k}` with
-  :math:`\lambda_k = g_A/(g_\mathrm{lk}+g_B+g_A)` (for :math:`g_\mathrm{lk} \to 0` this is the
-  paper's :math:`(1-\lambda_k) v_{B,k} + \lambda_k v_{A,k}`). It ignores how the top-down pass
-  changes the bottom-up input of the layers above, an error that vanishes as :math:`g_A \to 0`.
+* :func:`two_pass` -- a two-pass approximation after the paper's simplified dynamics (Sec. 3.4):
+  a bottom-up pass, then the output is nudged and the top-down pass goes from layer :math:`N-1`
+  down to 1. It differs from the paper's text in two places: every compartment takes its exact
+  single-compartment fixed point given the others, so the bottom-up pass sets
+  :math:`u^P_k = \hat v^P_{B,k} = \frac{g_B}{g_\mathrm{lk}+g_B+g_A} v^P_{B,k}` (the paper:
+  :math:`u_k = v_{B,k}`) and the top-down step
+  :math:`u^P_k = (g_B v^P_{B,k} + g_A v^P_{A,k})/(g_\mathrm{lk}+g_B+g_A)` (the paper:
+  :math:`(1-\lambda_k) v_{B,k} + \lambda_k v_{A,k}`); both agree with the paper's as
+  :math:`g_\mathrm{lk} \to 0`. It ignores how the top-down pass changes the bottom-up input of
+  the layers above, an error that vanishes as :math:`g_A \to 0`.
 * :func:`fixed_point` -- the exact fixed point of the full dynamics (Eqs. 1-5), by fixed-point
   iteration to a tolerance; raises :class:`~core.errors.ConvergenceError` when it does not converge.
 * :func:`train_batch` -- one mini-batch of learning with either solver.
@@ -67,7 +70,8 @@ def predict(net, input_rates):
 
 
 def two_pass(net, input_rates, target_potential=None):
-    r"""The paper's two-pass steady-state approximation (Sec. 3.4) for a batch of patterns.
+    r"""The two-pass steady-state approximation after the paper's Sec. 3.4 (see the module
+    docstring for how it differs) for a batch of patterns.
 
     Parameters
     ----------

@@ -149,7 +149,7 @@ def time_step(params):
             f"dt = {params.dt} ms is at or beyond the Euler stability bound {bound:.4g} ms "
             f"= 2 / (largest total somatic conductance) for g_lk={params.g_lk}, g_B={params.g_B}, "
             f"g_A={params.g_A}, g_D={params.g_D}, g_som={params.g_som}; choose dt < {bound:.4g} "
-            "(0.1 ms is the paper's)")
+            "(the default 0.1 ms is far below it)")
     return params.dt
 
 

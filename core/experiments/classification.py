@@ -1,7 +1,7 @@
 r"""Fig. 3: image classification with the steady-state microcircuit, against three baselines.
 
 A 784-500-500-10 microcircuit (``--quick``: 64-100-100-10 on the 8x8 digits) starts in the
-self-predicting state and learns in the paper's simplified steady-state mode
+self-predicting state and learns in a steady-state mode after the paper's Sec. 3.4
 (:func:`core.steady_state.train_batch`, two-pass, mini-batches of 10). Top-down weights
 :math:`W^{PP}_{k,k+1}` and :math:`W^{PI}_{k,k}` are fixed; :math:`W^{PP}_{k,k-1}`, the
 thresholds and :math:`W^{IP}_{k,k}` learn. Targets are the rates

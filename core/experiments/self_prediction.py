@@ -25,7 +25,8 @@ from ..parameters import ModelParameters
 from .common import Result, Stopwatch, base_metrics, holoviews, progress
 
 QUICK = dict(sizes=(30, 20, 10), presentations=1200, batch=10, presentation_time=10.0, sigma=0.0)
-# The paper's network and noise; ten patterns in parallel (batch axis) average the lateral updates,
+# Fig. 2's network (the paper gives no size for Fig. S1) and the SM's (SM?) noise; ten patterns in
+# parallel (batch axis) average the lateral updates,
 # which one pattern at a time with these rates did not (apical error fell only 7x).
 FULL = dict(sizes=(30, 50, 10), presentations=3000, batch=10, presentation_time=10.0, sigma=0.1)
 REGIME = dict(theta=0.0, learn_PP_up=False, eta_IP=[10.0], eta_PI=[10.0], tau_0=1.0)
