@@ -58,6 +58,15 @@ def start_server(*extra_args, output=None, env=None):
             time.sleep(0.5)
 
 
+def stop_server(server):
+    """Stop a server of :func:`start_server` and close its log file."""
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    finally:
+        server.log.close()
+
+
 def server_log(server, last=5000):
     """The last ``last`` bytes of what a server of :func:`start_server` printed (read without
     moving the file offset it writes at)."""
@@ -94,8 +103,7 @@ def served_app():
     server, url = start_server()
     _served[url] = server
     yield url
-    server.terminate()
-    server.wait(timeout=30)
+    stop_server(server)
 
 
 HOSTILE = ("<script>window.__xss = 1</script><b>bold</b>"

@@ -25,7 +25,7 @@ from bokeh.events import DocumentReady  # noqa: E402
 from bokeh.models import ColumnDataSource, Toggle  # noqa: E402
 from tornado.ioloop import IOLoop  # noqa: E402
 
-from conftest import start_server  # noqa: E402
+from conftest import start_server, stop_server  # noqa: E402
 
 for _module in pkgutil.iter_modules(panel.models.__path__):  # the page's Panel models
     importlib.import_module(f"panel.models.{_module.name}")
@@ -225,5 +225,4 @@ def test_no_click_waits_for_the_kernel_to_compile(tmp_path):
         loop.run_sync(lambda: asyncio.sleep(0.2))
     finally:
         loop.close(all_fds=True)
-        server.terminate()
-        server.wait(timeout=30)
+        stop_server(server)
