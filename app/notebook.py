@@ -18,13 +18,15 @@ model's ``stylesheets`` -- a pane's ``_update`` sends every property of ``_get_p
 them from Panel's CDN again (panel 1.9). Offline those requests fail: KaTeX's formulas showed twice
 and the description lost its Markdown style after notebook 10 changed scenario. :func:`push`
 therefore replaces, in every patch, the CDN stylesheets of changed and new models by the same
-files inline, read from the installed Panel, one shared copy per file and page.
+files inline, read from the installed Panel: one new copy per file and patch. (Not one per page:
+the page drops a model as soon as nothing it shows refers to it -- app/main.py has it recompute
+after every rebuild -- while the kernel would still count a cached copy as sent, and a later patch
+that named it would be rejected as "reference ... isn't known".)
 """
 
 from __future__ import annotations
 
 import importlib
-import weakref
 from collections import deque
 
 import panel as pn
@@ -43,7 +45,6 @@ RETRY_S = 0.1
 """How often a queue checks whether its comm has opened."""
 
 _queues = {}  # comm id: deque of patches made while that comm was closed, oldest first
-_inline_copies = weakref.WeakKeyDictionary()  # document: {CDN URL: its InlineStyleSheet}
 
 
 def push(doc, comm, binary=True, msg=None):
@@ -83,7 +84,7 @@ def _flush(comm):
 def keep_stylesheets_inline(doc):
     """Replace Panel's CDN stylesheets by inline copies in the changes ``doc`` holds for the page:
     in every changed ``stylesheets`` and in every model the page does not know yet."""
-    copies = _inline_copies.setdefault(doc, {})
+    copies = {}  # CDN URL: its inline copy, for this patch only (see the module docstring)
 
     def inline(sheet):
         if not isinstance(sheet, ImportedStyleSheet):

@@ -396,4 +396,11 @@ def test_in_a_notebook_updates_keep_panels_stylesheets_inline(monkeypatch):
     for model in (shown, new):
         assert isinstance(model.stylesheets[-1], InlineStyleSheet)
         assert model.stylesheets[-1].css == markdown_css
-    assert shown.stylesheets[-1] is new.stylesheets[-1]  # one copy per file and page
+    assert shown.stylesheets[-1] is new.stylesheets[-1]  # one copy per file and patch
+    markdown = shown.stylesheets[-1]
+    shown.stylesheets = [*shown.stylesheets[:-1],
+                         ImportedStyleSheet(url=f"{CDN_DIST}css/markdown.css?v=1")]
+    notebook.push(doc, comm)  # a later patch: a copy of its own, defined in that patch
+    copy = shown.stylesheets[-1]
+    assert copy is not markdown and f"\"id\":\"{copy.id}\",\"attributes\":{{\"css\"" in sent[-1]
+    assert CDN_DIST not in sent[-1] and len(sent) == 2
