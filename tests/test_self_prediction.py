@@ -61,21 +61,25 @@ def test_random_lateral_weights_are_not_silent():
 # Shortened Fig. S1 protocol. With the paper's threshold theta = 3 nearly every neuron of this
 # size of network fires at its floor rate, so the interneuron rates barely vary and W^PI converges
 # only along their mean direction (cosine stays < 0.1 after 2,000 patterns). theta = 0 and inputs
-# U(0, 3) put the next layer in its responsive range, and the rates make it finish in seconds.
-S1_QUICK = dict(theta=0.0, learn_PP_up=False, eta_IP=[0.3], eta_PI=[0.3])
+# U(0, 3) put the next layer in its responsive range, and the rates make it finish in a second.
+# Measured over network seeds 0-49 (inputs from seed + 1000): apical potential down 4,869x or
+# more, cosine 0.846 (seed 22) to 0.99, no divergence. At rates 0.3 (4000 batches) 7 of the 50
+# seeds diverged and the cosine ranged from 0.846 to 0.994.
+S1_QUICK = dict(theta=0.0, learn_PP_up=False, eta_IP=[0.15], eta_PI=[0.15])
 
 
-def test_self_predicting_state_is_learned_in_steady_state_mode():
+@pytest.mark.parametrize("seed", [1, 22])  # 22: the lowest cosine of seeds 0-49
+def test_self_predicting_state_is_learned_in_steady_state_mode(seed):
     params = ModelParameters(sigma=0.0, **S1_QUICK)
-    net = Network((30, 20, 10), params, seed=1)
-    rng = np.random.default_rng(0)
+    net = Network((30, 20, 10), params, seed=seed)
+    rng = np.random.default_rng(seed + 1000)
     test_inputs = rng.uniform(0, 3, (200, 30))
     W_up_before = {k: W.copy() for k, W in net.weights.W_up.items()}
     before = mean_squared_apical(steady_state.two_pass(net, test_inputs))
-    for _ in range(4000):
+    for _ in range(8000):
         steady_state.train_batch(net, rng.uniform(0, 3, (10, 30)))
     after = mean_squared_apical(steady_state.two_pass(net, test_inputs))
     assert before / after >= 100
-    assert cosine(net.weights.W_PI[1], -net.weights.W_down[1]) > 0.95
+    assert cosine(net.weights.W_PI[1], -net.weights.W_down[1]) > 0.8
     for k in W_up_before:  # forward weights were frozen
         np.testing.assert_array_equal(net.weights.W_up[k], W_up_before[k])
