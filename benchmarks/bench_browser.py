@@ -33,12 +33,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_load import Server  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 NUDGING_OFF = "Nudging off (click: show the target)"
 NUDGING_ON = "Nudging on: target shown (click: off)"
 LAST_TIME = """() => { const s = Bokeh.documents[0].get_model_by_name("traces");
     const t = s.data instanceof Map ? s.data.get("time") : s.data["time"];
     return t.length ? t[t.length - 1] : null; }"""
 STATUS_TIME = re.compile(r"t = ([\d,.]+) ms")
+
+
+def launch(playwright):
+    """Debian's headless Chromium, asking no server of its own for updates or components."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
 def hog(seconds):
@@ -75,10 +82,7 @@ def main():
     clicks, lags, pauses = [], [], []
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM,
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                      "--disable-component-update", "--disable-sync", "--no-first-run"])
+            browser = launch(playwright)
             pages = []
             for _ in range(args.pages):
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})

@@ -41,9 +41,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_load import NUDGING_OFF, NUDGING_ON, Client, Server  # noqa: E402
 from tornado.ioloop import IOLoop  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 PLOTS_ARRIVED = """() => window.Bokeh !== undefined && Bokeh.documents.length > 0 &&
     Bokeh.documents[0].get_model_by_name("traces") !== null"""
 
@@ -72,11 +69,12 @@ class BrowserPages(threading.Thread):
         self.error = None
 
     def run(self):
+        from bench_browser import launch
         from playwright.sync_api import sync_playwright
 
         try:
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                browser = launch(playwright)
                 pages = [browser.new_page() for _ in range(self.count)]
                 self.ready.set()
                 self.go.wait()

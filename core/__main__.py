@@ -8,6 +8,7 @@ later, not with a traceback. Only the interpreter's own start-up comes earlier.
 import signal
 import sys
 
+# core.cli's PROG line and EXIT_INTERRUPTED, written out: importing core.cli is what this guards
 INTERRUPTED_WHILE_STARTING = "python -m core: interrupted; nothing written"
 EXIT_INTERRUPTED = 130
 

@@ -14,6 +14,9 @@ module) counts as abandoned."""
 
 # mkstemp's random part: 8 characters of this alphabet
 _RANDOM_PART = r"[a-z0-9_]{8}"
+WRITER = r"(?P<host>[A-Za-z0-9-]+)\.(?P<pid>\d+)\."
+"""What :func:`writer` puts in a temporary's name (and the dot after it), as the groups ``host``
+and ``pid`` that :func:`remove_abandoned` reads."""
 
 
 def write_atomically(path, write, *, binary=False):
@@ -75,8 +78,7 @@ def remove_abandoned_temporaries(directory, name):
     list of str
         The names of the files deleted.
     """
-    pattern = re.compile(re.escape(f".{name}.") + r"(?:(?P<host>[A-Za-z0-9-]+)\.(?P<pid>\d+)\.)?"
-                         + _RANDOM_PART + r"\.part")
+    pattern = re.compile(re.escape(f".{name}.") + f"(?:{WRITER})?" + _RANDOM_PART + r"\.part")
     return remove_abandoned(directory, pattern, os.unlink)
 
 

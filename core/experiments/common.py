@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 
 from .. import __version__
-from ..files import remove_abandoned, write_atomically, writer
+from ..files import WRITER, remove_abandoned, write_atomically, writer
 
 METRICS_SCHEMA = {
     "experiment": "name of the experiment (str)",
@@ -330,8 +330,7 @@ def _make_staging_directory(where, name):
     directory, are left alone).
     """
     name = name[:_STAGING_NAME_CHARS]
-    abandoned = re.compile(re.escape(f".{name}.")
-                           + r"(?P<host>[A-Za-z0-9-]+)\.(?P<pid>\d+)\.tmp-[0-9a-f]{8}")
+    abandoned = re.compile(re.escape(f".{name}.") + WRITER + r"tmp-[0-9a-f]{8}")
     remove_abandoned(where, abandoned, shutil.rmtree)
     for _ in range(100):
         path = os.path.join(where, f".{name}.{writer()}.tmp-{secrets.token_hex(4)}")

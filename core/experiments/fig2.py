@@ -6,7 +6,7 @@ its teacher target on (full dynamics, learning continuous, no phases):
 * the microcircuit (all weights plastic except the fixed top-down ones),
 * the shallow learner, as the paper defines it: the same circuit with only the output weights
   :math:`W^{PP}_{2,1}` plastic (the hidden weights and both lateral weights stay as initialised),
-* an extra, weaker-handicapped shallow learner ("shallow, lateral plastic"): the hidden bottom-up
+* an extra, stronger shallow learner ("shallow, lateral plastic"): the hidden bottom-up
   weights frozen but :math:`W^{IP}` and :math:`W^{PI}` learning, so that the interneurons cancel
   the top-down feedback as in the microcircuit (the baseline this project reported before),
 * a backprop MLP with the same architecture, :math:`\varphi` and initial forward weights,
