@@ -27,7 +27,7 @@ EQUATIONS = [
     ("Eq. 8: pyramid-to-interneuron plasticity «learn_IP»", (eq.pyramid_to_interneuron_induction,)),
     ("Eq. 9: interneuron-to-pyramid plasticity «learn_PI»", (eq.interneuron_to_pyramid_induction,)),
     ("Eq. 10: top-down plasticity «learn_PP_down»", (eq.top_down_induction,)),
-    ("Low-pass filters of plasticity and of pattern switches", (eq.low_pass_step,)),
+    ("Low-pass filters of plasticity and of pattern switches", (eq.low_pass_change,)),
 ]
 """Each row's title (``«learn_...»`` becomes "(on)" or "(frozen)") and the functions of
 :mod:`core.equations` whose ``latex`` it shows, side by side."""

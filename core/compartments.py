@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .equations import (apical_potential, basal_potential, interneuron_dendritic_potential,
-                        top_down_potential)
+from . import equations as eq
 
 
 @dataclass
@@ -54,11 +53,12 @@ def rates(u_P, u_I, r_input, phi):
 def compartments(weights, u_P, u_I, r_input, phi):
     """Compute :class:`Compartments` from somatic potentials and the (filtered) input rates."""
     r_P, r_I = rates(u_P, u_I, r_input, phi)
-    v_B = {k: basal_potential(W, r_P[k - 1], weights.b_up.get(k)) for k, W in weights.W_up.items()}
-    v_TD = {k: top_down_potential(W, r_P[k + 1]) for k, W in weights.W_down.items()}
-    v_A = {k: apical_potential(weights.W_down[k], r_P[k + 1], weights.W_PI[k], r_I[k], v_TD[k])
+    v_B = {k: eq.basal_potential(W, r_P[k - 1], weights.b_up.get(k))
+           for k, W in weights.W_up.items()}
+    v_TD = {k: eq.top_down_potential(W, r_P[k + 1]) for k, W in weights.W_down.items()}
+    v_A = {k: eq.apical_potential(weights.W_down[k], r_P[k + 1], weights.W_PI[k], r_I[k], v_TD[k])
            for k in weights.W_down}
-    v_I = {k: interneuron_dendritic_potential(W, r_P[k], weights.b_IP.get(k))
+    v_I = {k: eq.interneuron_dendritic_potential(W, r_P[k], weights.b_IP.get(k))
            for k, W in weights.W_IP.items()}
     return Compartments(u_P=u_P, u_I=u_I, r_P=r_P, r_I=r_I, v_B=v_B, v_TD=v_TD, v_A=v_A, v_I=v_I)
 

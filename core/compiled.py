@@ -1,13 +1,13 @@
-"""The compiled kernel, prepared in a background thread so that nobody waits for numba.
+"""The compiled back end, prepared in a background thread so that nobody waits for numba.
 
-Compiling :mod:`core._kernel` takes tens of seconds the first time after an install (numba then
-caches it on disk, and later processes load it in about a second; README). A script that asks for speed
-(``run(..., backend="auto")``) waits for it; an interactive front end must not: in a server, the
-compile ran on the event loop and froze every tab. :func:`backend` names the compiled back end
-only once it is ready and otherwise starts preparing it in a thread, so that the caller takes the
-NumPy path meanwhile (``run(..., backend=compiled.backend())``). Both paths compute the
-same dynamics (``tests/test_kernel.py`` bounds their difference), but a run
-that switches from one to the other part-way is not bit for bit the same as a run on either.
+Compiling the step (:mod:`core.twins`) takes seconds the first time after an install (numba then
+caches it on disk, and later processes load it in about a second; README). A script that asks
+for speed (``run(..., backend="auto")``) waits for it; an interactive front end must not: in a
+server, the compile ran on the event loop and froze every tab. :func:`backend` names the compiled
+back end only once it is ready and otherwise starts preparing it in a thread, so that the caller
+takes the NumPy path meanwhile (``run(..., backend=compiled.backend())``). Both paths compute the
+same trajectory (``tests/test_backends.py`` bounds their difference), but a run that switches
+from one to the other part-way is not bit for bit the same as a run on either.
 """
 
 from __future__ import annotations
@@ -15,15 +15,17 @@ from __future__ import annotations
 import logging
 import threading
 
+from .twins import numba_installed
+
 _log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _thread = None
-_advance = None  # the compiled step, once prepared
+_ready = False  # the compiled step has run once in this process
 _failure = None  # why it could not be prepared
 
 
 def status():
-    """Where the compiled kernel stands in this process.
+    """Where the compiled back end stands in this process.
 
     Returns
     -------
@@ -31,32 +33,32 @@ def status():
         ``"unavailable"``: numba is not installed.
     """
     with _lock:
-        if _advance is not None:
+        if _ready:
             return "ready"
         if _failure is not None:
             return "failed"
         if _thread is not None:
             return "preparing"
-    return "not started" if _numba_installed() else "unavailable"
+    return "not started" if numba_installed() else "unavailable"
 
 
 def prepare():
-    """Start preparing the compiled kernel in a daemon thread (once per process; nothing
+    """Start preparing the compiled back end in a daemon thread (once per process; nothing
     happens without numba)."""
     global _thread
     with _lock:
-        if _thread is not None or not _numba_installed():
+        if _thread is not None or not numba_installed():
             return
-        _thread = threading.Thread(target=_prepare, name="compile-kernel", daemon=True)
+        _thread = threading.Thread(target=_prepare, name="compile-step", daemon=True)
         _thread.start()
 
 
 def backend():
     """The back end of :func:`core.dynamics.run` for a caller that must not wait: ``"numba"``
-    once the compiled kernel is prepared in this process, else ``"numpy"`` (and its preparation
+    once the compiled step is prepared in this process, else ``"numpy"`` (and its preparation
     is started)."""
     with _lock:
-        if _advance is not None:
+        if _ready:
             return "numba"
     prepare()
     return "numpy"
@@ -72,29 +74,23 @@ def wait(timeout=None):
 
 
 def _prepare():
-    """Compile (or load from numba's cache) every function a run calls, on a tiny network."""
-    global _advance, _failure
+    """Compile (or load from numba's cache) the step for the networks the dashboard runs: one
+    hidden layer, soft rectifier and logistic, with and without thresholds."""
+    global _ready, _failure
     try:
         from .dynamics import run
         from .network import Network
+        from .parameters import ModelParameters
 
-        net = Network((2, 2, 1), seed=0)
-        net.present([0.5, 0.5], [0.0])
-        net.nudging = True
-        run(net, 2, record=["apical_sq", "v_A1", "u_P2", "u_target", "u_I1"], backend="numba")
-        from ._kernel import advance_compiled
+        for options in ({}, dict(transfer="logistic", use_bias=True)):
+            net = Network((2, 2, 1), ModelParameters(**options), seed=0)
+            net.present([0.5, 0.5], [0.0])
+            net.nudging = True
+            run(net, 2, backend="numba")
     except Exception as error:  # noqa: BLE001 -- callers go on with the NumPy path
-        _log.exception("the compiled kernel could not be prepared; the NumPy path runs instead")
+        _log.exception("the compiled step could not be prepared; the NumPy path runs instead")
         with _lock:
             _failure = error
         return
     with _lock:
-        _advance = advance_compiled
-
-
-def _numba_installed():
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return False
-    return True
+        _ready = True

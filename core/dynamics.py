@@ -1,24 +1,10 @@
-r"""Full time-continuous dynamics, integrated with Euler-Maruyama.
+r"""Running the full time-continuous dynamics: blocks of Euler-Maruyama steps, recordings and
+divergence checks.
 
-One step of length :math:`\Delta t` (all right-hand sides read the state at time :math:`t`):
-
-1. rates and dendritic potentials (Eqs. 3-5, :func:`core.compartments.compartments`);
-2. somatic drifts: hidden pyramids Eq. 1, output pyramids with the teaching current
-   :math:`g_\mathrm{som}(u^\mathrm{trgt} - u)` while nudging, interneurons Eq. 2 nudged by the next
-   layer;
-3. plasticity (unless within the learning lag of a pattern switch): induction terms (Eqs. 7-10)
-   are low-passed with :math:`\tau_w` and consolidated, :math:`W \mathrel{+}= \eta\,\Delta t\,\Delta`;
-4. :math:`u \leftarrow u + \Delta t\,\mathrm{drift} + \sigma\sqrt{\Delta t}\,\xi`, with
-   :math:`\xi \sim N(0, 1)` independent per soma and step (the Euler-Maruyama discretisation of
-   white noise of amplitude :math:`\sigma`);
-5. inputs and targets move towards the current pattern through the :math:`\tau_0` low-pass.
-
-Noise comes from the network's own generator in a fixed order (pyramids of layers 1..N, then
-interneurons of layers 1..N-1, each batch-major), one raw 64-bit word per normal number
-(:mod:`core.noise`). The readable NumPy reference below draws a block's words at once; the
-compiled kernel in :mod:`core._kernel` steps the same generator (NumPy's PCG64) inside its loop.
-Both consume the same numbers, give the same trajectory and leave the generator in the same
-state.
+The step itself is :func:`core.euler.advance` (written once; :mod:`core.twins` compiles the
+same source). :func:`run` cuts a run into blocks (at most :data:`MAX_BLOCK` steps, and at every
+sample to record), hands each block to the chosen back end, and after each block checks that
+nothing diverged. How a run is cut does not change its trajectory.
 """
 
 from __future__ import annotations
@@ -30,22 +16,19 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from . import validation
+from . import euler, twins, validation
 from .compartments import compartments, mean_squared_apical
-from .equations import (euler_stability_bound, interneuron_soma_derivative, low_pass_step,
-                        output_soma_derivative, pyramidal_soma_derivative, teaching_current)
+from .equations import basal_attenuation, euler_stability_bound, interneuron_attenuation
 from .errors import DivergenceError
-from .noise import raw_words, standard_normals
-from .plasticity import filter_and_consolidate, induction_terms, learning_rates
+from .layers import apical_conductance
+from .plasticity import learning_rates
 from .transfer import transfer_function
 
 BACKENDS = ("auto", "numpy", "numba")
 MAX_BLOCK = 10_000
 """Most steps advanced between two divergence checks (1 s of simulated time at dt = 0.1 ms):
-long enough that a block's fixed cost (the checks and, with numba, packing the network for the
-kernel) is a small part of it (benchmarks/README.md, "Design figures")."""
-MAX_NOISE_VALUES = 1 << 20
-"""Most normal numbers drawn at once (8 MB), which caps the block of large networks."""
+long enough that a block's fixed cost (the checks and, with numba, handing the network to the
+compiled step) is a small part of it (benchmarks/README.md, "Design figures")."""
 LONGEST_PRESENTATION = 2.0 ** 62
 """Most Euler steps one pattern is shown for (:func:`presentation_steps`), far beyond any run."""
 RUNAWAY = 1e6
@@ -154,60 +137,78 @@ def context(net):
     return ctx
 
 
-def _advance_numpy(net, ctx, n_steps, noise, learn_from):
-    """The readable reference: ``n_steps`` Euler-Maruyama steps calling :mod:`core.equations`;
-    plasticity acts from step ``learn_from`` of the block on (``n_steps`` or more: not at all).
-    ``noise``: the bit generator to draw the raw words from (see :mod:`core.noise`), the words
-    themselves, ``(n_steps, noise_size(net))``, or ``None``."""
-    p, phi, w, s = ctx.p, ctx.phi.phi, net.weights, net.state
-    N = net.n_layers
-    sqrt_dt_sigma = p.sigma * np.sqrt(p.dt)
-    if noise is not None:
-        noise = standard_normals(raw_words(noise, (n_steps, noise_size(net))))
-    for step in range(n_steps):
-        comp = compartments(w, s.u_P, s.u_I, s.r_input, phi)
-        drift = {k: pyramidal_soma_derivative(s.u_P[k], comp.v_B[k], comp.v_A[k], p.g_lk, p.g_B,
-                                              p.g_A) for k in net.hidden_layers}
-        teaching = teaching_current(s.u_target, s.u_P[N], p.g_som) if net.nudging else 0.0
-        drift[N] = output_soma_derivative(s.u_P[N], comp.v_B[N], teaching, p.g_lk, p.g_B)
-        drift_I = {k: interneuron_soma_derivative(
-                       s.u_I[k], comp.v_I[k], teaching_current(s.u_P[k + 1], s.u_I[k], p.g_som),
-                       p.g_lk, p.g_D) for k in net.hidden_layers}
-        if step >= learn_from:
-            induction = induction_terms(w, comp, p, phi, ctx.rates)
-            filter_and_consolidate(w, s.traces, induction, ctx.rates, p.dt, p.tau_w)
-        offset = 0
-        for u, du in [(s.u_P[k], drift[k]) for k in range(1, N + 1)] + \
-                     [(s.u_I[k], drift_I[k]) for k in net.hidden_layers]:
-            u += p.dt * du
-            if noise is not None:
-                u += sqrt_dt_sigma * noise[step, offset:offset + u.size].reshape(u.shape)
-                offset += u.size
-        # in place, like the potentials: references to state arrays stay live in both back ends
-        s.r_input[...] = low_pass_step(s.r_input, s.input_pattern, p.dt, p.tau_0)
-        s.u_target[...] = low_pass_step(s.u_target, s.target_pattern, p.dt, p.tau_0)
-        s.steps += 1
-        s.time += p.dt
-        s.pattern_time += p.dt
+_EMPTY_MATRIX = np.zeros((0, 0))
+_EMPTY_VECTOR = np.zeros(0)
+
+
+def _by_layer(arrays, count, empty):
+    """``arrays`` (a dict keyed by layer) as the tuple :func:`core.euler.advance` takes:
+    ``count`` entries indexed by layer, ``empty`` where a layer has none."""
+    return tuple(arrays.get(k, empty) for k in range(count))
+
+
+def _plastic(weights, N):
+    """:class:`~core.layers.Weights` (or traces) as a :class:`core.euler.Plastic` of tuples."""
+    return euler.Plastic(
+        W_up=_by_layer(weights.W_up, N + 1, _EMPTY_MATRIX),
+        W_down=_by_layer(weights.W_down, N, _EMPTY_MATRIX),
+        W_IP=_by_layer(weights.W_IP, N, _EMPTY_MATRIX),
+        W_PI=_by_layer(weights.W_PI, N, _EMPTY_MATRIX),
+        b_up=_by_layer(weights.b_up, N + 1, _EMPTY_VECTOR),
+        b_IP=_by_layer(weights.b_IP, N, _EMPTY_VECTOR))
+
+
+def _rates(ctx, N, learns):
+    """Learning rates as a :class:`core.euler.Plastic` of arrays indexed by layer (all 0 in a
+    block without plasticity, which needs no rate list that fits the depth)."""
+    def table(name, count):
+        values = np.zeros(count)
+        if learns:
+            for k, eta in ctx.rates[name].items():
+                values[k] = eta
+        return values
+    return euler.Plastic(W_up=table("W_up", N + 1), W_down=table("W_down", N),
+                         W_IP=table("W_IP", N), W_PI=table("W_PI", N), b_up=table("W_up", N + 1),
+                         b_IP=table("W_IP", N))
+
+
+def _constants(net, ctx):
+    p, N = ctx.p, net.n_layers
+    return euler.Constants(
+        dt=float(p.dt), g_lk=float(p.g_lk), g_B=float(p.g_B), g_A=float(p.g_A),
+        g_D=float(p.g_D), g_som=float(p.g_som),
+        g_som_output=float(p.g_som) if net.nudging else 0.0,
+        noise_scale=float(p.sigma * np.sqrt(p.dt)), tau_w=float(p.tau_w), tau_0=float(p.tau_0),
+        basal_attenuation=np.array([0.0] + [
+            basal_attenuation(p.g_lk, p.g_B, apical_conductance(p.g_A, k, N))
+            for k in range(1, N + 1)]),
+        interneuron_attenuation=float(interneuron_attenuation(p.g_lk, p.g_D)),
+        thresholds=bool(net.weights.b_up))
+
+
+def _advance(net, ctx, n_steps, learn_from, step):
+    """Hand ``n_steps`` steps of ``net`` to ``step`` (:func:`core.euler.advance` or its
+    compiled twin), which updates the network's own arrays in place."""
+    N, s = net.n_layers, net.state
+    time, pattern_time = step(
+        n_steps, learn_from, _constants(net, ctx), ctx.phi.phi,
+        (_EMPTY_MATRIX,) + tuple(s.u_P[k] for k in range(1, N + 1)),
+        _by_layer(s.u_I, N, _EMPTY_MATRIX),
+        euler.Inputs(s.r_input, s.u_target, s.input_pattern, s.target_pattern),
+        _plastic(net.weights, N), _plastic(s.traces, N), _rates(ctx, N, learn_from < n_steps),
+        net.rng, float(s.time), float(s.pattern_time))
+    s.steps += n_steps
+    s.time, s.pattern_time = time, pattern_time
 
 
 def _backend(name):
     if not isinstance(name, str) or name not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
-    if name == "numpy":
-        return _advance_numpy
-    try:
-        from ._kernel import advance_compiled
-    except ImportError:
-        if name == "numba":
-            raise ValueError("backend='numba' needs numba: pip install 'dendritic-microcircuits[fast]'")
-        return _advance_numpy
-    return advance_compiled
-
-
-def noise_size(net):
-    """How many standard normal numbers one Euler-Maruyama step consumes."""
-    return net.batch_size * (sum(net.sizes[1:]) + sum(net.sizes[k + 1] for k in net.hidden_layers))
+    if name == "numpy" or (name == "auto" and not twins.numba_installed()):
+        return euler.advance
+    if not twins.numba_installed():
+        raise ValueError("backend='numba' needs numba: pip install 'dendritic-microcircuits[fast]'")
+    return twins.advance
 
 
 def presentation_steps(params):
@@ -225,7 +226,7 @@ def presentation_steps(params):
 def _steps_until_learning(net, ctx, block):
     """Steps of a block of ``block`` steps before plasticity comes on: 0 once it is on, ``block``
     when the current pattern's learning lag outlasts the block (however long the lag: the count
-    must fit the kernel's integers)."""
+    must fit the step's integers)."""
     remaining = ctx.p.learning_lag - net.state.pattern_time
     if remaining <= 1e-9 * ctx.p.dt:
         return 0
@@ -315,7 +316,8 @@ def run(net, n_steps, *, record=(), record_every=1, learning=True, backend="auto
     learning : bool
         Plasticity on (as configured by the ``learn_*`` switches and rates).
     backend : {"auto", "numpy", "numba"}
-        ``"numpy"`` is the readable reference; ``"numba"`` the compiled kernel (same trajectory);
+        ``"numpy"`` runs :func:`core.euler.advance` as written; ``"numba"`` runs the same source
+        compiled (:mod:`core.twins`; the same trajectory to 1e-12);
         ``"auto"`` takes numba when it is installed (compiling it first if need be). An
         interactive front end that must not wait for the compiler asks
         :func:`core.compiled.backend`.
@@ -340,17 +342,15 @@ def run(net, n_steps, *, record=(), record_every=1, learning=True, backend="auto
     times, samples = [], {name: [] for name in record}
     done = 0
     while done < n_steps:
-        block = min(n_steps - done, MAX_BLOCK, max(1, MAX_NOISE_VALUES // noise_size(net)))
+        block = min(n_steps - done, MAX_BLOCK)
         if record:
             block = min(block, record_every - net.state.steps % record_every)
         # the end of a learning lag falls inside the block: no need to cut the block there
         learn_from = _steps_until_learning(net, ctx, block) if learning else block
-        # each back end draws the generator's raw words and turns each into one normal number
-        noise = net.rng.bit_generator if ctx.p.sigma > 0 else None
         before = (net.weights.copy(), net.state.copy())
         first = net.state.steps
         with np.errstate(over="ignore", invalid="ignore"):  # reported by _check_finite
-            advance(net, ctx, block, noise, learn_from)
+            _advance(net, ctx, block, learn_from, advance)
             _check_finite(net, before, first, block, ctx)  # (whose sums may meet inf - inf)
         done += block
         if record and net.state.steps % record_every == 0:

@@ -19,6 +19,7 @@ import re
 import numpy as np
 
 from .parameters import ModelParameters
+from .transfer import rate
 
 
 PLACEHOLDER = re.compile(r"«(\w+)»")
@@ -113,7 +114,7 @@ def interneuron_soma_derivative(u, dendritic_potential, teaching, g_lk, g_D):
 # --------------------------------------------------------------------------------------------
 
 def _synaptic_input(weights, rates, bias=None):
-    potential = rates @ weights.T
+    potential = np.dot(rates, weights.T)
     return potential if bias is None else potential + bias
 
 
@@ -332,15 +333,14 @@ def interneuron_soma_steady_state(dendritic_potential, u_next, g_lk, g_D, g_som)
 # Plasticity (Eqs. 6-10)
 # --------------------------------------------------------------------------------------------
 
-def _batch_outer(post, pre, out=None, scale=1.0):
+def _batch_outer(post, pre):
     post = np.atleast_2d(post)
     pre = np.atleast_2d(pre)
-    # scale the small factor, not the product; ``out`` avoids allocating a weight-sized array
-    return np.matmul(post.T * (scale / post.shape[0]), pre, out=out)
+    # the batch mean of the outer products; scaling the small factor is cheaper than the product
+    return np.dot((post * (1.0 / post.shape[0])).T, pre)
 
 
-def dendritic_prediction_induction(somatic_rate, dendritic_rate, presynaptic_rate, out=None,
-                                   threshold=False, scale=1.0):
+def dendritic_prediction_induction(somatic_rate, dendritic_rate, presynaptic_rate):
     r"""Dendritic prediction of somatic spiking, Eq. (6), the rule behind Eqs. 7, 8 and 10.
 
     .. math:: \frac{dw}{dt} \propto \left(\varphi(u) - \varphi(\hat v)\right) r^\mathrm{pre}
@@ -352,63 +352,53 @@ def dendritic_prediction_induction(somatic_rate, dendritic_rate, presynaptic_rat
     dendritic_rate : ndarray, shape (..., n_post)
         :math:`\varphi(\hat v)`, the rate predicted by the (attenuated) dendritic potential.
     presynaptic_rate : ndarray, shape (..., n_pre)
-        :math:`r^\mathrm{pre}`.
-    out : ndarray, shape (n_post, n_pre), optional
-        Where to write the result (as in NumPy ufuncs).
-    threshold : bool
-        Also return the induction term of the learnable threshold (a weight from an input fixed
-        at 1): the batch mean of :math:`\varphi(u) - \varphi(\hat v)`.
-    scale : float
-        Multiplies the result (e.g. by :math:`\eta T` to get a weight change directly); applied
-        to the small postsynaptic factor, which is cheaper than scaling the product.
+        :math:`r^\mathrm{pre}`. A learnable threshold is a weight from an input fixed at 1: pass
+        ones of shape ``(..., 1)`` and take column 0.
 
     Returns
     -------
     ndarray, shape (n_post, n_pre)
-        The induction term, averaged over the batch; with ``threshold``, a pair
-        ``(weights_term, threshold_term)``.
+        The induction term, averaged over the batch.
     """
-    error = somatic_rate - dendritic_rate
-    weights_term = _batch_outer(error, presynaptic_rate, out, scale)
-    if threshold:
-        return weights_term, scale * np.atleast_2d(error).mean(axis=0)
-    return weights_term
+    return _batch_outer(somatic_rate - dendritic_rate, presynaptic_rate)
 
 
 @_latex(r"\frac{dW^{PP}_{k,k-1}}{dt} = «eta_PP_up»\,\big(\varphi(u^P_k) - "
        r"\varphi(\hat v^P_{B,k})\big)\,(r^P_{k-1})^T")
-def bottom_up_induction(u, basal_potential, rates_below, phi, attenuation, out=None,
-                        threshold=False, scale=1.0):
+def bottom_up_induction(somatic_rate, basal_potential, rates_below, phi, attenuation):
     r"""Induction term of the bottom-up weights, Eq. (7).
 
     .. math:: \frac{dW^{PP}_{k,k-1}}{dt} = \eta^{PP}_{k,k-1}
               \left(\varphi(u^P_k) - \varphi(\hat v^P_{B,k})\right) (r^P_{k-1})^T,
               \quad \hat v^P_{B,k} = \frac{g_B}{g_\mathrm{lk}+g_B+g_A} v^P_{B,k}
 
-    ``attenuation`` is :func:`basal_attenuation` (``g_A = 0`` for the output layer); ``out``,
-    ``threshold`` and ``scale`` as in :func:`dendritic_prediction_induction`.
+    ``somatic_rate`` is :math:`r^P_k = \varphi(u^P_k)`, which the simulator has computed already;
+    ``phi`` is the rate function (:class:`~core.transfer.Phi`); ``attenuation`` is
+    :func:`basal_attenuation` (``g_A = 0`` for the output layer).
     """
-    return dendritic_prediction_induction(phi(u), phi(attenuation * basal_potential), rates_below,
-                                          out, threshold, scale)
+    return dendritic_prediction_induction(somatic_rate, rate(attenuation * basal_potential, phi),
+                                          rates_below)
 
 
 @_latex(r"\frac{dW^{IP}_{k,k}}{dt} = «eta_IP»\,\big(\varphi(u^I_k) - \varphi(\hat v^I_k)\big)"
        r"\,(r^P_k)^T")
-def pyramid_to_interneuron_induction(u_I, dendritic_potential, pyramidal_rates, phi, attenuation,
-                                     out=None, threshold=False, scale=1.0):
+def pyramid_to_interneuron_induction(interneuron_rate, dendritic_potential, pyramidal_rates, phi,
+                                     attenuation):
     r"""Induction term of the pyramidal-to-interneuron weights, Eq. (8).
 
     .. math:: \frac{dW^{IP}_{k,k}}{dt} = \eta^{IP}_k
               \left(\varphi(u^I_k) - \varphi(\hat v^I_k)\right) (r^P_k)^T,
               \quad \hat v^I_k = \frac{g_D}{g_\mathrm{lk}+g_D} v^I_k
+
+    ``interneuron_rate`` is :math:`r^I_k = \varphi(u^I_k)`.
     """
-    return dendritic_prediction_induction(phi(u_I), phi(attenuation * dendritic_potential),
-                                          pyramidal_rates, out, threshold, scale)
+    return dendritic_prediction_induction(interneuron_rate,
+                                          rate(attenuation * dendritic_potential, phi),
+                                          pyramidal_rates)
 
 
 @_latex(r"\frac{dW^{PI}_{k,k}}{dt} = «eta_PI»\,(0 - v^P_{A,k})\,(r^I_k)^T")
-def interneuron_to_pyramid_induction(apical_potential, interneuron_rates, v_rest=0.0, out=None,
-                                     scale=1.0):
+def interneuron_to_pyramid_induction(apical_potential, interneuron_rates, v_rest=0.0):
     r"""Induction term of the interneuron-to-pyramidal weights, Eq. (9).
 
     .. math:: \frac{dW^{PI}_{k,k}}{dt} = \eta^{PI}_k\,(v_\mathrm{rest} - v^P_{A,k})\,(r^I_k)^T,
@@ -416,21 +406,21 @@ def interneuron_to_pyramid_induction(apical_potential, interneuron_rates, v_rest
 
     It silences the apical compartment: interneurons learn to cancel the top-down input.
     """
-    return _batch_outer(v_rest - apical_potential, interneuron_rates, out, scale)
+    return _batch_outer(v_rest - apical_potential, interneuron_rates)
 
 
 @_latex(r"\frac{dW^{PP}_{k,k+1}}{dt} = «eta_PP_down»\,\big(\varphi(u^P_k) - "
        r"\varphi(\hat v^P_{TD,k})\big)\,(r^P_{k+1})^T")
-def top_down_induction(u, top_down, rates_above, phi, out=None, scale=1.0):
+def top_down_induction(somatic_rate, top_down, rates_above, phi):
     r"""Induction term of the top-down weights, Eq. (10).
 
     .. math:: \frac{dW^{PP}_{k,k+1}}{dt} = \eta^{PP}_{k,k+1}
               \left(\varphi(u^P_k) - \varphi(\hat v^P_{TD,k})\right) (r^P_{k+1})^T,
               \quad \hat v^P_{TD,k} = W^{PP}_{k,k+1} r^P_{k+1}
 
-    ``top_down`` is :func:`top_down_potential`.
+    ``somatic_rate`` is :math:`r^P_k = \varphi(u^P_k)`; ``top_down`` is :func:`top_down_potential`.
     """
-    return dendritic_prediction_induction(phi(u), phi(top_down), rates_above, out, False, scale)
+    return dendritic_prediction_induction(somatic_rate, rate(top_down, phi), rates_above)
 
 
 # --------------------------------------------------------------------------------------------
@@ -439,13 +429,14 @@ def top_down_induction(u, top_down, rates_above, phi, out=None, scale=1.0):
 
 @_latex(r"«tau_w»\,\frac{d\Delta}{dt} = -\Delta + \text{induction term},\quad "
        r"\frac{dW}{dt} = \eta\,\Delta;\qquad «tau_0»\,\frac{dr_0}{dt} = r^\mathrm{pattern}_0 - r_0")
-def low_pass_step(filtered, drive, dt, tau):
-    r"""Advance a first-order low-pass filter :math:`\tau\,dx/dt = -x + \mathrm{drive}` by ``dt``.
+def low_pass_change(filtered, drive, dt, tau):
+    r"""How much a first-order low-pass filter :math:`\tau\,dx/dt = -x + \mathrm{drive}` moves in
+    one step of length ``dt``.
 
     Uses the exact solution for a drive held constant over the step,
-    :math:`x \leftarrow \mathrm{drive} + (x - \mathrm{drive})\,e^{-\Delta t/\tau}`, which is stable for
+    :math:`x \leftarrow x + (\mathrm{drive} - x)\,(1 - e^{-\Delta t/\tau})`, which is stable for
     any ``dt``. Used for the plasticity induction (:math:`\tau_w`) and for switching inputs and
-    targets (:math:`\tau_0`).
+    targets (:math:`\tau_0`); :func:`low_pass_step` applies it.
 
     Parameters
     ----------
@@ -455,14 +446,20 @@ def low_pass_step(filtered, drive, dt, tau):
         What the filter follows.
     dt, tau : float
         Step and time constant (ms). The limit :math:`\tau = 0` (where :math:`e^{-\Delta t/\tau}`
-        would be :math:`e^{-\infty} = 0`) returns a copy of the drive: no filtering, the induction
-        term is consolidated directly (:math:`\tau_w = 0`) or the pattern switches instantly
-        (:math:`\tau_0 = 0`).
+        would be :math:`e^{-\infty} = 0`) moves the filter onto the drive: no filtering, the
+        induction term is consolidated directly (:math:`\tau_w = 0`) or the pattern switches
+        instantly (:math:`\tau_0 = 0`).
     """
     if tau == 0:
-        return np.array(drive, dtype=float, copy=True)
-    decay = np.exp(-dt / tau)
-    return drive + (filtered - drive) * decay
+        return drive - filtered
+    return (drive - filtered) * -math.expm1(-dt / tau)
+
+
+def low_pass_step(filtered, drive, dt, tau):
+    r"""The filter of :func:`low_pass_change` after one step,
+    :math:`x \leftarrow \mathrm{drive} + (x - \mathrm{drive})\,e^{-\Delta t/\tau}`: ``filtered``
+    plus its change (which the simulator adds in place)."""
+    return filtered + low_pass_change(filtered, drive, dt, tau)
 
 
 def largest_total_conductance(g_lk, g_B, g_A, g_D, g_som):

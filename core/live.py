@@ -7,11 +7,11 @@ many as fit a wall-clock budget (:meth:`LiveSimulation.advance_for`) -- and retu
 :class:`Frame` of downsampled columns. It knows nothing about any user interface.
 
 The dynamics do not depend on how the run is cut into pieces: noise is drawn in the same order
-whatever the block sizes (see :mod:`core.dynamics`), so the same seed gives the same trajectory.
-A live simulation never waits for numba to compile: until the compiled kernel is ready in this
-process (:mod:`core.compiled`), its pieces run on the NumPy path, which agrees with the kernel to
-1e-9 but not bit for bit, so only a run that starts once the kernel is ready (or without numba)
-is bitwise reproducible.
+whatever the block sizes (see :mod:`core.euler`), so the same seed gives the same trajectory.
+A live simulation never waits for numba to compile: until the compiled step is ready in this
+process (:mod:`core.compiled`), its pieces run on the NumPy path, which agrees with the compiled
+one to 1e-12 but not bit for bit, so only a run that starts once the compiled step is ready (or
+without numba) is bitwise reproducible.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ TRACE_NEURONS = 5
 """Neurons per population whose traces are recorded (the first ones)."""
 MIN_PIECE = 100
 """Steps :meth:`LiveSimulation.advance_for` advances while the speed is not measured yet (the
-first piece may include compiling the kernel, and is not counted)."""
+first piece may include compiling the step, and is not counted)."""
 MAX_WEIGHTS = 500_000
 """Most weights a live simulation accepts (e.g. 784-500-10 or 300-300-300-10): sized so that even
 a piece of :data:`MIN_PIECE` steps of such a network keeps a server that runs other sessions busy
@@ -448,7 +448,7 @@ class LiveSimulation:
                     self._present_next()
                     continue
                 n = min(n_steps - done, left)
-                # never waits for numba: the NumPy path runs while the kernel compiles
+                # never waits for numba: the NumPy path runs while the step compiles
                 pieces.append(run(self.network, n, record=names, record_every=record_every,
                                   backend=compiled.backend()))
                 done += n
@@ -480,7 +480,7 @@ class LiveSimulation:
     def _update_speed(self, measured):
         self._pieces_timed += 1
         if self._pieces_timed == 1:
-            return  # the first piece may include compiling the kernel: not a speed
+            return  # the first piece may include compiling the step: not a speed
         previous = self.steps_per_second
         self.steps_per_second = measured if previous is None else 0.5 * (previous + measured)
 

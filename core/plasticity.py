@@ -1,16 +1,16 @@
-r"""Local plasticity of the whole network: induction terms (Eqs. 7-10), their :math:`\tau_w` low-pass,
-and consolidation into the weights.
+r"""Local plasticity of the whole network: learning rates per layer and the induction terms
+(Eqs. 7-10) of every plastic weight for a settled state (the steady-state simulator's update).
 
-Learning rates are in 1/ms: per Euler step a weight changes by :math:`\eta\,\Delta t\,\Delta`, where
-:math:`\Delta` is the low-pass filtered induction term.
+Learning rates are in 1/ms: in the full dynamics (:mod:`core.euler`) a weight changes per Euler
+step by :math:`\eta\,\Delta t\,\Delta`, where :math:`\Delta` is the low-pass filtered induction term.
 """
 
 from __future__ import annotations
 
+import numpy as np
+
 from . import validation
-from .equations import (basal_attenuation, bottom_up_induction, interneuron_attenuation,
-                        interneuron_to_pyramid_induction, low_pass_step,
-                        pyramid_to_interneuron_induction, top_down_induction)
+from . import equations as eq
 from .layers import MATRICES, Weights, apical_conductance
 
 
@@ -52,7 +52,7 @@ def learning_rates(params, n_layers):
     return rates
 
 
-def induction_terms(weights, comp, params, phi, rates=None, out=None, scale=None):
+def induction_terms(weights, comp, params, phi, rates=None, scale=None):
     r"""Plasticity induction terms of every plastic weight for the current compartments.
 
     Parameters
@@ -61,14 +61,11 @@ def induction_terms(weights, comp, params, phi, rates=None, out=None, scale=None
     comp : Compartments
         From :func:`core.compartments.compartments`.
     params : ModelParameters
-    phi : callable
-        The rate function.
+    phi : Phi
+        The rate function (:class:`~core.transfer.Phi`).
     rates : dict, optional
         From :func:`learning_rates`; quantities whose rate is 0 are skipped (their term is 0).
         Without it every term is computed (the top-down one only where ``comp.v_TD`` has it).
-    out : Weights, optional
-        Buffers (e.g. a previous result) to write the weight-sized terms into, which saves
-        allocating them anew on every call.
     scale : callable, optional
         ``scale(name, k)`` multiplies the term of matrix ``name`` in layer ``k`` (e.g. by
         :math:`\eta T`, so that the result is the weight change itself).
@@ -77,62 +74,40 @@ def induction_terms(weights, comp, params, phi, rates=None, out=None, scale=None
     -------
     Weights
         Induction terms with the weights' shapes (averaged over the batch), for the plastic
-        quantities only.
+        quantities only. A threshold's term is that of a weight from an input fixed at 1.
     """
     p = params
     N = len(weights.W_up)
-    buffers = out if out is not None else Weights()
     out = Weights()
     active = (lambda name, k: True) if rates is None else (lambda name, k: rates[name][k] > 0)
     factor = (lambda name, k: 1.0) if scale is None else scale
+    ones = np.ones((np.atleast_2d(comp.r_P[0]).shape[0], 1))
     for k in weights.W_up:
         if not active("W_up", k):
             continue
-        attenuation = basal_attenuation(p.g_lk, p.g_B, apical_conductance(p.g_A, k, N))
-        terms = bottom_up_induction(comp.u_P[k], comp.v_B[k], comp.r_P[k - 1], phi, attenuation,
-                                    buffers.W_up.get(k), threshold=k in weights.b_up,
-                                    scale=factor("W_up", k))
+        attenuation = eq.basal_attenuation(p.g_lk, p.g_B, apical_conductance(p.g_A, k, N))
+        # of the settled soma (the presynaptic rates r_P may be another pass's, see two_pass)
+        somatic_rate = phi(comp.u_P[k])
+        out.W_up[k] = factor("W_up", k) * eq.bottom_up_induction(somatic_rate, comp.v_B[k],
+                                                              comp.r_P[k - 1], phi, attenuation)
         if k in weights.b_up:
-            out.W_up[k], out.b_up[k] = terms
-        else:
-            out.W_up[k] = terms
-    attenuation_I = interneuron_attenuation(p.g_lk, p.g_D)
+            out.b_up[k] = factor("b_up", k) * eq.bottom_up_induction(
+                somatic_rate, comp.v_B[k], ones, phi, attenuation)[:, 0]
+    attenuation_I = eq.interneuron_attenuation(p.g_lk, p.g_D)
     for k in weights.W_IP:
         if active("W_IP", k):
-            terms = pyramid_to_interneuron_induction(comp.u_I[k], comp.v_I[k], comp.r_P[k], phi,
-                                                     attenuation_I, buffers.W_IP.get(k),
-                                                     threshold=k in weights.b_IP,
-                                                     scale=factor("W_IP", k))
+            out.W_IP[k] = factor("W_IP", k) * eq.pyramid_to_interneuron_induction(
+                comp.r_I[k], comp.v_I[k], comp.r_P[k], phi, attenuation_I)
             if k in weights.b_IP:
-                out.W_IP[k], out.b_IP[k] = terms
-            else:
-                out.W_IP[k] = terms
+                out.b_IP[k] = factor("b_IP", k) * eq.pyramid_to_interneuron_induction(
+                    comp.r_I[k], comp.v_I[k], ones, phi, attenuation_I)[:, 0]
         if active("W_PI", k):
-            out.W_PI[k] = interneuron_to_pyramid_induction(comp.v_A[k], comp.r_I[k],
-                                                           out=buffers.W_PI.get(k),
-                                                           scale=factor("W_PI", k))
+            out.W_PI[k] = factor("W_PI", k) * eq.interneuron_to_pyramid_induction(
+                comp.v_A[k], comp.r_I[k])
         if active("W_down", k) and k in comp.v_TD:
-            out.W_down[k] = top_down_induction(comp.u_P[k], comp.v_TD[k], comp.r_P[k + 1], phi,
-                                               buffers.W_down.get(k), scale=factor("W_down", k))
+            out.W_down[k] = factor("W_down", k) * eq.top_down_induction(
+                phi(comp.u_P[k]), comp.v_TD[k], comp.r_P[k + 1], phi)
     return out
-
-
-def filter_and_consolidate(weights, traces, induction, rates, dt, tau_w):
-    r"""One plasticity step: low-pass the induction terms and consolidate them into the weights.
-
-    .. math:: \Delta \leftarrow \mathrm{lowpass}_{\tau_w}(\Delta, I), \qquad
-              W \leftarrow W + \eta\,\Delta t\,\Delta
-
-    Updates ``weights`` and ``traces`` in place; quantities with rate 0 are left untouched.
-    """
-    for name in MATRICES:
-        W, trace, drive = getattr(weights, name), getattr(traces, name), getattr(induction, name)
-        for k in W:
-            eta = rates[name][k]
-            if eta == 0:
-                continue
-            trace[k][...] = low_pass_step(trace[k], drive[k], dt, tau_w)
-            W[k] += (eta * dt) * trace[k]
 
 
 def apply_changes(weights, changes):
@@ -154,5 +129,4 @@ def steady_state_scale(rates, duration):
     return lambda name, k: rates[name][k] * duration
 
 
-__all__ = ["learning_rates", "induction_terms", "filter_and_consolidate", "apply_changes",
-           "steady_state_scale"]
+__all__ = ["learning_rates", "induction_terms", "apply_changes", "steady_state_scale"]

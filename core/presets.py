@@ -27,8 +27,6 @@ class Preset:
         Overrides of the :class:`ModelParameters` defaults.
     self_predicting : bool
         Start in the analytical self-predicting state.
-    mode : {"dynamics", "steady_state"}
-        The simulator it is meant for.
     """
 
     name: str
@@ -37,7 +35,6 @@ class Preset:
     layer_sizes: tuple
     parameters: dict = field(default_factory=dict)
     self_predicting: bool = False
-    mode: str = "dynamics"
 
     def make_parameters(self, **overrides):
         """A fresh :class:`ModelParameters` with this preset's values (and ``overrides``)."""
@@ -123,7 +120,7 @@ PRESETS = {p.name: p for p in [
                         init_scale_PP_up=0.35, init_scale_PP_down=0.35, init_scale_IP=0.35,
                         init_scale_PI=0.35, eta_PP_up=[0.2, 0.0008, 0.0005],
                         eta_IP=[0.0011, 0.0011875]),
-        self_predicting=True, mode="steady_state",
+        self_predicting=True,
     ),
     Preset(
         name="classification-quick",
@@ -136,7 +133,7 @@ PRESETS = {p.name: p for p in [
         parameters=dict(transfer="logistic", use_bias=True, sigma=0.0,
                         learn_PP_down=False, learn_PI=False, eta_PP_up=[0.1, 0.004, 0.0025],
                         eta_IP=[0.0055, 0.0059375]),
-        self_predicting=True, mode="steady_state",
+        self_predicting=True,
     ),
 ]}
 

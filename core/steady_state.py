@@ -21,9 +21,7 @@ import numpy as np
 
 from . import validation
 from .compartments import Compartments, compartments
-from .equations import (apical_potential, basal_potential, interneuron_dendritic_potential,
-                        interneuron_soma_steady_state, output_soma_steady_state,
-                        pyramidal_soma_steady_state, top_down_potential)
+from . import equations as eq
 from .dynamics import RUNAWAY, model_context, runaway_potential
 from .errors import ConvergenceError, DivergenceError
 from .layers import apical_conductance
@@ -57,9 +55,9 @@ def _bottom_up(net, inputs, ctx, phi):
     p, w = ctx.p, net.weights
     u_P, v_B, r = {}, {}, {0: inputs}
     for k in range(1, net.n_layers + 1):
-        v_B[k] = basal_potential(w.W_up[k], r[k - 1], w.b_up.get(k))
+        v_B[k] = eq.basal_potential(w.W_up[k], r[k - 1], w.b_up.get(k))
         g_A = apical_conductance(p.g_A, k, net.n_layers)
-        u_P[k] = pyramidal_soma_steady_state(v_B[k], 0.0, p.g_lk, p.g_B, g_A)
+        u_P[k] = eq.pyramidal_soma_steady_state(v_B[k], 0.0, p.g_lk, p.g_B, g_A)
         r[k] = phi(u_P[k])
     return u_P, v_B, r
 
@@ -98,17 +96,17 @@ def _two_pass(net, inputs, target, ctx, phi):
     """:func:`two_pass` on validated patterns, with the rate function ``phi``."""
     p, w, N = ctx.p, net.weights, net.n_layers
     u_up, v_B, r_up = _bottom_up(net, inputs, ctx, phi)
-    v_I = {k: interneuron_dendritic_potential(w.W_IP[k], r_up[k], w.b_IP.get(k))
+    v_I = {k: eq.interneuron_dendritic_potential(w.W_IP[k], r_up[k], w.b_IP.get(k))
            for k in net.hidden_layers}
     u_P = dict(u_up)
-    u_P[N] = output_soma_steady_state(v_B[N], target, p.g_lk, p.g_B, p.g_som)
+    u_P[N] = eq.output_soma_steady_state(v_B[N], target, p.g_lk, p.g_B, p.g_som)
     u_I, r_I, v_A = {}, {}, {}
     for k in reversed(net.hidden_layers):
-        u_I[k] = interneuron_soma_steady_state(v_I[k], u_P[k + 1], p.g_lk, p.g_D, p.g_som)
+        u_I[k] = eq.interneuron_soma_steady_state(v_I[k], u_P[k + 1], p.g_lk, p.g_D, p.g_som)
         r_I[k] = phi(u_I[k])
-        v_A[k] = apical_potential(w.W_down[k], phi(u_P[k + 1]), w.W_PI[k], r_I[k])
-        u_P[k] = pyramidal_soma_steady_state(v_B[k], v_A[k], p.g_lk, p.g_B, p.g_A)
-    v_TD = {k: top_down_potential(w.W_down[k], r_up[k + 1]) for k in net.hidden_layers
+        v_A[k] = eq.apical_potential(w.W_down[k], phi(u_P[k + 1]), w.W_PI[k], r_I[k])
+        u_P[k] = eq.pyramidal_soma_steady_state(v_B[k], v_A[k], p.g_lk, p.g_B, p.g_A)
+    v_TD = {k: eq.top_down_potential(w.W_down[k], r_up[k + 1]) for k in net.hidden_layers
             if p.learn_PP_down}
     return Compartments(u_P=u_P, u_I=u_I, r_P=r_up, r_I=r_I, v_B=v_B, v_TD=v_TD, v_A=v_A, v_I=v_I)
 
@@ -165,10 +163,10 @@ def _fixed_point(net, inputs, target, ctx, phi, tol, max_iter, damping):
     change = np.inf
     for iteration in range(1, max_iter + 1):
         comp = compartments(net.weights, u_P, u_I, inputs, phi)
-        new_P = {k: pyramidal_soma_steady_state(comp.v_B[k], comp.v_A[k], p.g_lk, p.g_B, p.g_A)
+        new_P = {k: eq.pyramidal_soma_steady_state(comp.v_B[k], comp.v_A[k], p.g_lk, p.g_B, p.g_A)
                  for k in net.hidden_layers}
-        new_P[N] = output_soma_steady_state(comp.v_B[N], target, p.g_lk, p.g_B, p.g_som)
-        new_I = {k: interneuron_soma_steady_state(comp.v_I[k], u_P[k + 1], p.g_lk, p.g_D, p.g_som)
+        new_P[N] = eq.output_soma_steady_state(comp.v_B[N], target, p.g_lk, p.g_B, p.g_som)
+        new_I = {k: eq.interneuron_soma_steady_state(comp.v_I[k], u_P[k + 1], p.g_lk, p.g_D, p.g_som)
                  for k in net.hidden_layers}
         change = max(float(np.max(np.abs(new_P[k] - u_P[k]))) for k in u_P)
         if u_I:
@@ -289,14 +287,11 @@ def train_batch(net, input_rates, target_potential=None, *, method="two_pass", *
             else _fixed_point(net, inputs, target, ctx, phi, *options))
     _check_settled(net, comp)
     p, rates_table = ctx.p, ctx.rates
-    # the changes are weight-sized: reuse the last call's arrays instead of reallocating, and let
     # the induction terms come out already multiplied by eta (T - t_lag)
     duration = max(p.presentation_time - p.learning_lag, 0.0)
     with np.errstate(over="ignore", invalid="ignore"):  # reported by _check_changes
-        changes = induction_terms(net.weights, comp, p, phi, rates_table,
-                                  out=net._induction_buffers,
+        changes = induction_terms(net.weights, comp, p, ctx.phi.phi, rates_table,
                                   scale=steady_state_scale(rates_table, duration))
         _check_changes(changes, p, rates_table, duration)
     apply_changes(net.weights, changes)
-    net._induction_buffers = changes
     return comp

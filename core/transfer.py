@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -22,17 +22,17 @@ def soft_rectifier(u, gamma=0.1, beta=1.0, theta=3.0):
 
     Parameters
     ----------
-    u : array_like
+    u : float or ndarray
         Somatic (or dendritic) potential.
     gamma, beta, theta : float
         Scale :math:`\gamma`, slope :math:`\beta` and threshold :math:`\theta`.
 
     Returns
     -------
-    ndarray
+    float or ndarray
         Rate :math:`\varphi(u) > 0`.
     """
-    return gamma * np.logaddexp(0.0, beta * (np.asarray(u, dtype=float) - theta))
+    return gamma * np.logaddexp(0.0, beta * (u - theta))
 
 
 def soft_rectifier_derivative(u, gamma=0.1, beta=1.0, theta=3.0):
@@ -78,27 +78,18 @@ def _rates(function, rate):
 def logistic(u):
     r"""Logistic rate function used for classification (Fig. 3).
 
-    .. math:: \varphi(u) = \frac{1}{1 + e^{-u}}
+    .. math:: \varphi(u) = \frac{1}{1 + e^{-u}} = \frac{e^{\min(u, 0)}}{1 + e^{-|u|}}
 
-    Accurate over the whole real line: for :math:`u < -709`, :math:`e^{-u}` overflows to
-    :math:`\infty` and the result is the correct limit 0 (the overflow is expected and silenced);
-    unlike :math:`\tfrac12(1 + \tanh(u/2))` it keeps full relative precision for very negative
-    :math:`u`.
+    The second form never overflows (no exponent is positive) and keeps full relative precision
+    far out in the tail, where :math:`\tfrac12(1 + \tanh(u/2))` cancels to 0.
     """
-    # one array, updated in place: the same operations as 1 / (1 + exp(-u)) without three
-    # temporaries (the steady-state solvers call this on every layer of every mini-batch)
-    u = np.asarray(u, dtype=float)
-    rate = np.negative(u, out=np.empty_like(u))  # a 0-d array for a scalar, so out= works below
-    with np.errstate(over="ignore"):
-        np.exp(rate, out=rate)
-    rate += 1.0
-    return np.divide(1.0, rate, out=rate)[()]  # [()]: a scalar for a scalar, like NumPy
+    return np.exp(np.minimum(u, 0.0)) / (1.0 + np.exp(-np.abs(u)))
 
 
 def logistic_derivative(u):
     r"""Derivative :math:`\varphi'(u) = \varphi(u)\,(1 - \varphi(u))`."""
-    rate = logistic(u)
-    return rate * (1.0 - rate)
+    r = logistic(u)
+    return r * (1.0 - r)
 
 
 def logistic_inverse(rate):
@@ -116,12 +107,42 @@ def logistic_inverse(rate):
     return np.log(rate) - np.log1p(-rate)
 
 
+SOFT_RECTIFIER, LOGISTIC = 0, 1
+"""The rate functions :class:`Phi` knows (its ``kind``)."""
+KINDS = {"soft_rectifier": SOFT_RECTIFIER, "logistic": LOGISTIC}
+
+
+class Phi(NamedTuple):
+    r"""The rate function :math:`\varphi` of a model: which one (``kind``) and its shape.
+
+    Call it, ``phi(u)``, or pass it to :func:`rate`: the equation functions take it as their
+    ``phi`` argument. A named tuple of numbers, so that the compiled simulator can take it too
+    (it cannot take a Python function with bound parameters).
+    """
+
+    kind: int
+    """:data:`SOFT_RECTIFIER` or :data:`LOGISTIC`."""
+    gamma: float = 0.1
+    beta: float = 1.0
+    theta: float = 3.0
+
+    def __call__(self, u):
+        return rate(np.asarray(u, dtype=float), self)
+
+
+def rate(u, phi):
+    r""":math:`\varphi(u)` for the rate function described by ``phi`` (a :class:`Phi`)."""
+    if phi.kind == LOGISTIC:
+        return logistic(u)
+    return soft_rectifier(u, phi.gamma, phi.beta, phi.theta)
+
+
 @dataclass(frozen=True)
 class TransferFunction:
     """A rate function bundled with its derivative and inverse, parameters bound."""
 
     name: str
-    phi: Callable
+    phi: Phi
     derivative: Callable
     inverse: Callable
 
@@ -129,11 +150,12 @@ class TransferFunction:
 def transfer_function(params) -> TransferFunction:
     """The :class:`TransferFunction` selected by a :class:`~core.parameters.ModelParameters`."""
     if params.transfer == "logistic":
-        return TransferFunction("logistic", logistic, logistic_derivative, logistic_inverse)
+        return TransferFunction("logistic", Phi(LOGISTIC), logistic_derivative,
+                                logistic_inverse)
     shape = dict(gamma=params.gamma, beta=params.beta, theta=params.theta)
     return TransferFunction(
         "soft_rectifier",
-        partial(soft_rectifier, **shape),
+        Phi(SOFT_RECTIFIER, **shape),
         partial(soft_rectifier_derivative, **shape),
         partial(soft_rectifier_inverse, **shape),
     )

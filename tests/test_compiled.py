@@ -1,4 +1,4 @@
-"""The compiled kernel is prepared off the caller's thread; until then ``compiled.backend()``
+"""The compiled step is prepared off the caller's thread; until then ``compiled.backend()``
 (what the live simulation runs on) names the NumPy path instead of waiting."""
 
 import subprocess
@@ -14,21 +14,20 @@ from core import compiled
 @pytest.fixture
 def fresh(monkeypatch):
     """This process's preparation state as if nothing had been prepared yet."""
-    for name, value in [("_thread", None), ("_advance", None), ("_failure", None)]:
+    for name, value in [("_thread", None), ("_ready", False), ("_failure", None)]:
         monkeypatch.setattr(compiled, name, value)
     yield compiled
     compiled.wait(30)
 
 
-def test_the_numpy_path_runs_until_the_kernel_is_prepared(fresh, monkeypatch):
+def test_the_numpy_path_runs_until_the_compiled_step_is_prepared(fresh, monkeypatch):
     pytest.importorskip("numba")
     release = threading.Event()
-    kernel = object()
 
     def slow_preparation():
         release.wait(30)
         with compiled._lock:
-            compiled._advance = kernel
+            compiled._ready = True
 
     monkeypatch.setattr(compiled, "_prepare", slow_preparation)
     assert compiled.status() == "not started"
@@ -41,12 +40,12 @@ def test_the_numpy_path_runs_until_the_kernel_is_prepared(fresh, monkeypatch):
 
 
 def test_without_numba_or_after_a_failure_the_numpy_path_runs(fresh, monkeypatch):
-    monkeypatch.setattr(compiled, "_numba_installed", lambda: False)
+    monkeypatch.setattr(compiled, "numba_installed", lambda: False)
     assert compiled.status() == "unavailable"
     assert compiled.backend() == "numpy"
     assert compiled.status() == "unavailable"
 
-    monkeypatch.setattr(compiled, "_numba_installed", lambda: True)
+    monkeypatch.setattr(compiled, "numba_installed", lambda: True)
 
     def broken():
         with compiled._lock:

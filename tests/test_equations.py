@@ -113,22 +113,21 @@ def test_dendritic_prediction_induction_eq6_outer_product_and_batch_mean():
                                           np.array([[1.0], [3.0]])), [[-0.05]])
 
 
-def double(x):
-    return 2 * np.asarray(x)
+LOGISTIC = transfer.Phi(transfer.LOGISTIC)  # phi(log 4) = 0.8, phi(0) = 0.5 by hand
 
 
 def test_bottom_up_induction_eq7_uses_attenuated_basal_prediction():
-    # phi(u) = 2u: phi(1.5) - phi(1.9/1.9) = 3 - 2 = 1, times r_pre = [0.5, 1]
-    value = eq.bottom_up_induction(np.array([1.5]), np.array([1.9]), np.array([0.5, 1.0]), double,
-                                   1 / 1.9)
-    np.testing.assert_allclose(value, [[0.5, 1.0]])
+    # phi(u) = 0.9 given; phi(1/1.9 * 1.9 log 4) = 0.8: (0.9 - 0.8) times r_pre = [0.5, 1]
+    value = eq.bottom_up_induction(np.array([0.9]), np.array([1.9 * np.log(4)]),
+                                   np.array([0.5, 1.0]), LOGISTIC, 1 / 1.9)
+    np.testing.assert_allclose(value, [[0.05, 0.1]])
 
 
 def test_pyramid_to_interneuron_induction_eq8():
-    # phi(0) - phi(1.1 * 1/1.1) = -2, times r_pre = [1, 0.5]
-    value = eq.pyramid_to_interneuron_induction(np.array([0.0]), np.array([1.1]),
-                                                np.array([1.0, 0.5]), double, 1 / 1.1)
-    np.testing.assert_allclose(value, [[-2.0, -1.0]])
+    # phi(u_I) = 0.5 given; phi(1/1.1 * 1.1 log 4) = 0.8: -0.3 times r_pre = [1, 0.5]
+    value = eq.pyramid_to_interneuron_induction(np.array([0.5]), np.array([1.1 * np.log(4)]),
+                                                np.array([1.0, 0.5]), LOGISTIC, 1 / 1.1)
+    np.testing.assert_allclose(value, [[-0.3, -0.15]])
 
 
 def test_interneuron_to_pyramid_induction_eq9_drives_apical_to_rest():
@@ -137,14 +136,15 @@ def test_interneuron_to_pyramid_induction_eq9_drives_apical_to_rest():
 
 
 def test_top_down_induction_eq10():
-    # (phi(1) - phi(0.25)) * 4 with phi = identity
+    # (phi(u) - phi(log 4)) * 4 = (0.9 - 0.8) * 4
     np.testing.assert_allclose(
-        eq.top_down_induction(np.array([1.0]), np.array([0.25]), np.array([4.0]), lambda x: x),
-        [[3.0]])
+        eq.top_down_induction(np.array([0.9]), np.array([np.log(4)]), np.array([4.0]), LOGISTIC),
+        [[0.4]])
 
 
 def test_low_pass_step_is_exact_exponential_and_tau_zero_passes_through():
     assert eq.low_pass_step(0.0, 1.0, 0.1, 3.0) == pytest.approx(1 - np.exp(-0.1 / 3))
+    assert eq.low_pass_change(0.5, 1.0, 0.1, 3.0) == pytest.approx(0.5 * (1 - np.exp(-0.1 / 3)))
     # two half steps equal one full step for a constant drive
     half = eq.low_pass_step(eq.low_pass_step(0.2, 1.0, 0.05, 3.0), 1.0, 0.05, 3.0)
     assert half == pytest.approx(eq.low_pass_step(0.2, 1.0, 0.1, 3.0))
@@ -215,15 +215,11 @@ def test_logistic_values_inverse_and_derivative():
         transfer.logistic_inverse(1.0)
 
 
-def test_induction_scale_multiplies_weights_and_threshold_terms():
-    post, dendrite, pre = np.array([[0.5, 0.2]]), np.array([[0.3, 0.1]]), np.array([[1.0, 2.0]])
-    plain, plain_threshold = eq.dendritic_prediction_induction(post, dendrite, pre, threshold=True)
-    scaled, scaled_threshold = eq.dendritic_prediction_induction(post, dendrite, pre,
-                                                                 threshold=True, scale=3.0)
-    np.testing.assert_allclose(scaled, 3.0 * plain)
-    np.testing.assert_allclose(scaled_threshold, 3.0 * plain_threshold)
-    np.testing.assert_allclose(
-        eq.interneuron_to_pyramid_induction(np.array([0.5]), np.array([2.0]), scale=2.0), [[-2.0]])
+def test_a_threshold_learns_as_a_weight_from_an_input_fixed_at_one():
+    # batch of two: errors (0.9 - 0.8, 0.5 - 0.8) per neuron; their batch mean
+    rates, basal = np.array([[0.9], [0.5]]), np.array([[np.log(4)], [np.log(4)]])
+    threshold = eq.bottom_up_induction(rates, basal, np.ones((2, 1)), LOGISTIC, 1.0)[:, 0]
+    np.testing.assert_allclose(threshold, [-0.1])
 
 
 def test_only_hidden_layers_have_an_apical_compartment():

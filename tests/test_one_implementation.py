@@ -1,0 +1,91 @@
+"""The code a student reads is the code that runs: change an equation function in
+core.equations and the full dynamics on both back ends, the steady state and the dashboard's
+live simulation all follow it."""
+
+import numpy as np
+import pytest
+
+from core import compartments, equations as eq, steady_state
+from core.dynamics import model_context, run
+from core.live import LiveSimulation
+from core.network import Network
+from core.parameters import ModelParameters
+
+original_basal_potential = eq.basal_potential
+
+
+def doubled_basal_potential(W_up, rates_below, bias=None):
+    """Eq. 3 with its potential doubled (as if every basal synapse were twice as strong)."""
+    potential = np.dot(rates_below, W_up.T)
+    if bias is not None:
+        potential = potential + bias
+    return 2.0 * potential
+
+
+@pytest.fixture
+def doubled(monkeypatch):
+    monkeypatch.setattr(eq, "basal_potential", doubled_basal_potential)
+
+
+def _network():
+    net = Network((5, 4, 3), ModelParameters(sigma=0.0), seed=3)
+    net.present(np.linspace(0.1, 0.9, 5), np.array([0.5, -0.5, 0.2]))
+    net.nudging = True
+    return net
+
+
+def _one_step_by_hand(net):
+    """u_P1 after one Euler step of Eq. 1 with v_B doubled, from the original functions."""
+    p = net.params
+    comp = compartments.compartments(net.weights, net.state.u_P, net.state.u_I,
+                                     net.state.r_input, model_context(net).phi.phi)
+    u = net.state.u_P[1]
+    v_B = 2.0 * original_basal_potential(net.weights.W_up[1], comp.r_P[0])
+    drift = eq.pyramidal_soma_derivative(u, v_B, comp.v_A[1], p.g_lk, p.g_B, p.g_A)
+    return u + p.dt * drift
+
+
+BACKENDS = ["numpy", pytest.param("numba", marks=pytest.mark.skipif(
+    not __import__("core.twins").twins.numba_installed(), reason="numba is not installed"))]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_both_back_ends_follow_a_changed_equation(doubled, backend):
+    net = _network()
+    expected = _one_step_by_hand(net)
+    run(net, 1, learning=False, backend=backend)
+    np.testing.assert_allclose(net.state.u_P[1], expected, rtol=0, atol=1e-14)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_change_is_undone_with_the_equation(backend):
+    """After the patch is gone, the compiled step is the original again (not a stale twin)."""
+    changed, original = _network(), _network()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(eq, "basal_potential", doubled_basal_potential)
+        run(changed, 20, backend=backend)
+    run(original, 20, backend=backend)
+    reference = _network()
+    run(reference, 20, backend="numpy")
+    np.testing.assert_allclose(original.state.u_P[2], reference.state.u_P[2], rtol=0, atol=1e-12)
+    assert np.abs(changed.state.u_P[2] - original.state.u_P[2]).max() > 1e-3
+
+
+def test_the_steady_state_follows_a_changed_equation(doubled):
+    net = _network()
+    p = net.params
+    settled = steady_state.bottom_up_pass(net, np.linspace(0.1, 0.9, 5))
+    v_B = original_basal_potential(net.weights.W_up[1], np.linspace(0.1, 0.9, 5)[None])
+    attenuation = eq.basal_attenuation(p.g_lk, p.g_B, p.g_A)
+    np.testing.assert_allclose(settled[1], attenuation * 2.0 * v_B, rtol=1e-14)
+
+
+def test_the_dashboards_simulation_follows_a_changed_equation(monkeypatch):
+    plain = LiveSimulation("fig1", seed=0)
+    plain.advance(100)
+    monkeypatch.setattr(eq, "basal_potential", doubled_basal_potential)
+    changed = LiveSimulation("fig1", seed=0)
+    changed.advance(100)
+    N = plain.network.n_layers
+    difference = np.abs(changed.network.state.u_P[N] - plain.network.state.u_P[N]).max()
+    assert difference > 1e-3
