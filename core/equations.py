@@ -333,14 +333,17 @@ def interneuron_soma_steady_state(dendritic_potential, u_next, g_lk, g_D, g_som)
 # Plasticity (Eqs. 6-10)
 # --------------------------------------------------------------------------------------------
 
-def _batch_outer(post, pre):
+def _batch_outer(post, pre, out=None):
     post = np.atleast_2d(post)
     pre = np.atleast_2d(pre)
     # the batch mean of the outer products; scaling the small factor is cheaper than the product
-    return np.dot((post * (1.0 / post.shape[0])).T, pre)
+    scaled = (post * (1.0 / post.shape[0])).T
+    if out is None:
+        return np.dot(scaled, pre)
+    return np.dot(scaled, pre, out)
 
 
-def dendritic_prediction_induction(somatic_rate, dendritic_rate, presynaptic_rate):
+def dendritic_prediction_induction(somatic_rate, dendritic_rate, presynaptic_rate, out=None):
     r"""Dendritic prediction of somatic spiking, Eq. (6), the rule behind Eqs. 7, 8 and 10.
 
     .. math:: \frac{dw}{dt} \propto \left(\varphi(u) - \varphi(\hat v)\right) r^\mathrm{pre}
@@ -354,18 +357,21 @@ def dendritic_prediction_induction(somatic_rate, dendritic_rate, presynaptic_rat
     presynaptic_rate : ndarray, shape (..., n_pre)
         :math:`r^\mathrm{pre}`. A learnable threshold is a weight from an input fixed at 1: pass
         ones of shape ``(..., 1)`` and take column 0.
+    out : ndarray, shape (n_post, n_pre), optional
+        Where to write the result (as in NumPy): a weight-sized array reused from one call to the
+        next saves allocating (and faulting in) fresh memory for every update.
 
     Returns
     -------
     ndarray, shape (n_post, n_pre)
         The induction term, averaged over the batch.
     """
-    return _batch_outer(somatic_rate - dendritic_rate, presynaptic_rate)
+    return _batch_outer(somatic_rate - dendritic_rate, presynaptic_rate, out)
 
 
 @_latex(r"\frac{dW^{PP}_{k,k-1}}{dt} = «eta_PP_up»\,\big(\varphi(u^P_k) - "
        r"\varphi(\hat v^P_{B,k})\big)\,(r^P_{k-1})^T")
-def bottom_up_induction(somatic_rate, basal_potential, rates_below, phi, attenuation):
+def bottom_up_induction(somatic_rate, basal_potential, rates_below, phi, attenuation, out=None):
     r"""Induction term of the bottom-up weights, Eq. (7).
 
     .. math:: \frac{dW^{PP}_{k,k-1}}{dt} = \eta^{PP}_{k,k-1}
@@ -374,16 +380,17 @@ def bottom_up_induction(somatic_rate, basal_potential, rates_below, phi, attenua
 
     ``somatic_rate`` is :math:`r^P_k = \varphi(u^P_k)`, which the simulator has computed already;
     ``phi`` is the rate function (:class:`~core.transfer.Phi`); ``attenuation`` is
-    :func:`basal_attenuation` (``g_A = 0`` for the output layer).
+    :func:`basal_attenuation` (``g_A = 0`` for the output layer); ``out`` as in
+    :func:`dendritic_prediction_induction`.
     """
     return dendritic_prediction_induction(somatic_rate, rate(attenuation * basal_potential, phi),
-                                          rates_below)
+                                          rates_below, out)
 
 
 @_latex(r"\frac{dW^{IP}_{k,k}}{dt} = «eta_IP»\,\big(\varphi(u^I_k) - \varphi(\hat v^I_k)\big)"
        r"\,(r^P_k)^T")
 def pyramid_to_interneuron_induction(interneuron_rate, dendritic_potential, pyramidal_rates, phi,
-                                     attenuation):
+                                     attenuation, out=None):
     r"""Induction term of the pyramidal-to-interneuron weights, Eq. (8).
 
     .. math:: \frac{dW^{IP}_{k,k}}{dt} = \eta^{IP}_k
@@ -394,11 +401,11 @@ def pyramid_to_interneuron_induction(interneuron_rate, dendritic_potential, pyra
     """
     return dendritic_prediction_induction(interneuron_rate,
                                           rate(attenuation * dendritic_potential, phi),
-                                          pyramidal_rates)
+                                          pyramidal_rates, out)
 
 
 @_latex(r"\frac{dW^{PI}_{k,k}}{dt} = «eta_PI»\,(0 - v^P_{A,k})\,(r^I_k)^T")
-def interneuron_to_pyramid_induction(apical_potential, interneuron_rates, v_rest=0.0):
+def interneuron_to_pyramid_induction(apical_potential, interneuron_rates, v_rest=0.0, out=None):
     r"""Induction term of the interneuron-to-pyramidal weights, Eq. (9).
 
     .. math:: \frac{dW^{PI}_{k,k}}{dt} = \eta^{PI}_k\,(v_\mathrm{rest} - v^P_{A,k})\,(r^I_k)^T,
@@ -406,12 +413,12 @@ def interneuron_to_pyramid_induction(apical_potential, interneuron_rates, v_rest
 
     It silences the apical compartment: interneurons learn to cancel the top-down input.
     """
-    return _batch_outer(v_rest - apical_potential, interneuron_rates)
+    return _batch_outer(v_rest - apical_potential, interneuron_rates, out)
 
 
 @_latex(r"\frac{dW^{PP}_{k,k+1}}{dt} = «eta_PP_down»\,\big(\varphi(u^P_k) - "
        r"\varphi(\hat v^P_{TD,k})\big)\,(r^P_{k+1})^T")
-def top_down_induction(somatic_rate, top_down, rates_above, phi):
+def top_down_induction(somatic_rate, top_down, rates_above, phi, out=None):
     r"""Induction term of the top-down weights, Eq. (10).
 
     .. math:: \frac{dW^{PP}_{k,k+1}}{dt} = \eta^{PP}_{k,k+1}
@@ -420,7 +427,7 @@ def top_down_induction(somatic_rate, top_down, rates_above, phi):
 
     ``somatic_rate`` is :math:`r^P_k = \varphi(u^P_k)`; ``top_down`` is :func:`top_down_potential`.
     """
-    return dendritic_prediction_induction(somatic_rate, rate(top_down, phi), rates_above)
+    return dendritic_prediction_induction(somatic_rate, rate(top_down, phi), rates_above, out)
 
 
 # --------------------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ def learning_rates(params, n_layers):
     return rates
 
 
-def induction_terms(weights, comp, params, phi, rates=None, scale=None):
+def induction_terms(weights, comp, params, phi, rates=None, scale=None, out=None):
     r"""Plasticity induction terms of every plastic weight for the current compartments.
 
     Parameters
@@ -69,6 +69,8 @@ def induction_terms(weights, comp, params, phi, rates=None, scale=None):
     scale : callable, optional
         ``scale(name, k)`` multiplies the term of matrix ``name`` in layer ``k`` (e.g. by
         :math:`\eta T`, so that the result is the weight change itself).
+    out : Weights, optional
+        Buffers (e.g. a previous result) to write the weight-sized terms into.
 
     Returns
     -------
@@ -78,35 +80,43 @@ def induction_terms(weights, comp, params, phi, rates=None, scale=None):
     """
     p = params
     N = len(weights.W_up)
+    buffers = out if out is not None else Weights()
     out = Weights()
     active = (lambda name, k: True) if rates is None else (lambda name, k: rates[name][k] > 0)
     factor = (lambda name, k: 1.0) if scale is None else scale
-    ones = np.ones((np.atleast_2d(comp.r_P[0]).shape[0], 1))
+    batch = np.atleast_2d(comp.r_P[0]).shape[0]
+    # Every term is linear in its presynaptic rates: scaling those (a batch of vectors) instead
+    # of the result (weight-sized) saves a pass over every weight of a steady-state update.
     for k in weights.W_up:
         if not active("W_up", k):
             continue
         attenuation = eq.basal_attenuation(p.g_lk, p.g_B, apical_conductance(p.g_A, k, N))
         # of the settled soma (the presynaptic rates r_P may be another pass's, see two_pass)
         somatic_rate = phi(comp.u_P[k])
-        out.W_up[k] = factor("W_up", k) * eq.bottom_up_induction(somatic_rate, comp.v_B[k],
-                                                              comp.r_P[k - 1], phi, attenuation)
+        out.W_up[k] = eq.bottom_up_induction(somatic_rate, comp.v_B[k],
+                                             factor("W_up", k) * comp.r_P[k - 1], phi, attenuation,
+                                             buffers.W_up.get(k))
         if k in weights.b_up:
-            out.b_up[k] = factor("b_up", k) * eq.bottom_up_induction(
-                somatic_rate, comp.v_B[k], ones, phi, attenuation)[:, 0]
+            out.b_up[k] = eq.bottom_up_induction(somatic_rate, comp.v_B[k],
+                                                 np.full((batch, 1), factor("b_up", k)), phi,
+                                                 attenuation)[:, 0]
     attenuation_I = eq.interneuron_attenuation(p.g_lk, p.g_D)
     for k in weights.W_IP:
         if active("W_IP", k):
-            out.W_IP[k] = factor("W_IP", k) * eq.pyramid_to_interneuron_induction(
-                comp.r_I[k], comp.v_I[k], comp.r_P[k], phi, attenuation_I)
+            out.W_IP[k] = eq.pyramid_to_interneuron_induction(
+                comp.r_I[k], comp.v_I[k], factor("W_IP", k) * comp.r_P[k], phi, attenuation_I,
+                buffers.W_IP.get(k))
             if k in weights.b_IP:
-                out.b_IP[k] = factor("b_IP", k) * eq.pyramid_to_interneuron_induction(
-                    comp.r_I[k], comp.v_I[k], ones, phi, attenuation_I)[:, 0]
+                out.b_IP[k] = eq.pyramid_to_interneuron_induction(
+                    comp.r_I[k], comp.v_I[k], np.full((batch, 1), factor("b_IP", k)), phi,
+                    attenuation_I)[:, 0]
         if active("W_PI", k):
-            out.W_PI[k] = factor("W_PI", k) * eq.interneuron_to_pyramid_induction(
-                comp.v_A[k], comp.r_I[k])
+            out.W_PI[k] = eq.interneuron_to_pyramid_induction(
+                comp.v_A[k], factor("W_PI", k) * comp.r_I[k], out=buffers.W_PI.get(k))
         if active("W_down", k) and k in comp.v_TD:
-            out.W_down[k] = factor("W_down", k) * eq.top_down_induction(
-                phi(comp.u_P[k]), comp.v_TD[k], comp.r_P[k + 1], phi)
+            out.W_down[k] = eq.top_down_induction(phi(comp.u_P[k]), comp.v_TD[k],
+                                                  factor("W_down", k) * comp.r_P[k + 1], phi,
+                                                  buffers.W_down.get(k))
     return out
 
 

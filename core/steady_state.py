@@ -17,6 +17,8 @@ r"""Steady states without time stepping (:math:`\sigma = 0`).
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from . import validation
@@ -184,6 +186,10 @@ def _fixed_point(net, inputs, target, ctx, phi, tol, max_iter, damping):
         "full dynamics (core.dynamics.run).")
 
 
+_change_buffers = weakref.WeakKeyDictionary()
+"""The last weight changes of each network, whose arrays the next mini-batch writes into."""
+
+
 class _RecentRates:
     r"""The rate function ``phi``, remembering its results for the last ``size`` arrays.
 
@@ -197,6 +203,9 @@ class _RecentRates:
 
     def __init__(self, phi, size):
         self.phi, self.size, self.recent = phi, size, []
+
+    def __getattr__(self, name):  # kind, gamma, ...: the equations evaluate it as the Phi it wraps
+        return getattr(self.phi, name)
 
     def __call__(self, u):
         for array, rate in self.recent:
@@ -287,11 +296,14 @@ def train_batch(net, input_rates, target_potential=None, *, method="two_pass", *
             else _fixed_point(net, inputs, target, ctx, phi, *options))
     _check_settled(net, comp)
     p, rates_table = ctx.p, ctx.rates
-    # the induction terms come out already multiplied by eta (T - t_lag)
+    # the induction terms come out already multiplied by eta (T - t_lag), into the last batch's
+    # arrays: fresh weight-sized arrays on every batch cost more than the products (page faults)
     duration = max(p.presentation_time - p.learning_lag, 0.0)
     with np.errstate(over="ignore", invalid="ignore"):  # reported by _check_changes
-        changes = induction_terms(net.weights, comp, p, ctx.phi.phi, rates_table,
-                                  scale=steady_state_scale(rates_table, duration))
+        changes = induction_terms(net.weights, comp, p, phi, rates_table,
+                                  scale=steady_state_scale(rates_table, duration),
+                                  out=_change_buffers.get(net))
         _check_changes(changes, p, rates_table, duration)
     apply_changes(net.weights, changes)
+    _change_buffers[net] = changes
     return comp

@@ -78,12 +78,16 @@ def _rates(function, rate):
 def logistic(u):
     r"""Logistic rate function used for classification (Fig. 3).
 
-    .. math:: \varphi(u) = \frac{1}{1 + e^{-u}} = \frac{e^{\min(u, 0)}}{1 + e^{-|u|}}
+    .. math:: \varphi(u) = \frac{1}{1 + e^{-u}}
+              = \frac{1 \text{ if } u \ge 0 \text{ else } e^{-|u|}}{1 + e^{-|u|}}
 
-    The second form never overflows (no exponent is positive) and keeps full relative precision
-    far out in the tail, where :math:`\tfrac12(1 + \tanh(u/2))` cancels to 0.
+    The second form never overflows (its one exponent is never positive) and keeps full relative
+    precision far out in the tail, where :math:`\tfrac12(1 + \tanh(u/2))` cancels to 0. Its
+    numerator is ``max(e^{-|u|}, u >= 0)``: 1 where ``u >= 0`` (as :math:`e^{-|u|} \le 1`), else
+    :math:`e^{-|u|}`.
     """
-    return np.exp(np.minimum(u, 0.0)) / (1.0 + np.exp(-np.abs(u)))
+    decay = np.exp(-np.abs(u))
+    return np.maximum(decay, u >= 0) / (1.0 + decay)
 
 
 def logistic_derivative(u):
