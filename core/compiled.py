@@ -22,6 +22,13 @@ _lock = threading.Lock()
 _thread = None
 _ready = False  # the compiled step has run once in this process
 _failure = None  # why it could not be prepared
+_other_depths = {}  # n_layers -> "preparing", "ready" or "failed", for depths other than 2
+
+DASHBOARD_DEPTH = 2
+"""The output layer's index of the networks :func:`prepare` compiles the step for (one hidden
+layer: every scenario of the dashboard). numba compiles the step once per depth (the network is
+handed to it as tuples of per-layer arrays), so :func:`backend` prepares other depths on
+demand, off the caller's thread too."""
 
 
 def status():
@@ -53,10 +60,18 @@ def prepare():
         _thread.start()
 
 
-def backend():
+def backend(n_layers=DASHBOARD_DEPTH):
     """The back end of :func:`core.dynamics.run` for a caller that must not wait: ``"numba"``
-    once the compiled step is prepared in this process, else ``"numpy"`` (and its preparation
-    is started)."""
+    once the compiled step for networks with output layer ``n_layers`` is prepared in this
+    process, else ``"numpy"`` (and its preparation is started)."""
+    if n_layers != DASHBOARD_DEPTH:
+        with _lock:
+            state = _other_depths.get(n_layers)
+            if state is None and numba_installed():
+                _other_depths[n_layers] = "preparing"
+                threading.Thread(target=_prepare_depth, args=(n_layers,), daemon=True,
+                                 name=f"compile-step-{n_layers}").start()
+        return "numba" if state == "ready" else "numpy"
     with _lock:
         if _ready:
             return "numba"
@@ -73,20 +88,25 @@ def wait(timeout=None):
     return status()
 
 
+def _compile(n_layers):
+    """Compile (or load from numba's cache) the step for networks with output layer
+    ``n_layers``, by running it on a tiny one (its types do not depend on the sizes, the rate
+    function or the thresholds)."""
+    from .dynamics import run
+    from .network import Network
+
+    net = Network((2,) * (n_layers + 1), seed=0)
+    net.present([0.5, 0.5], [0.0, 0.0])
+    net.nudging = True
+    # without plasticity: numba compiles all of the step either way, and the default rates fit
+    # only one hidden layer
+    run(net, 2, backend="numba", learning=False)
+
+
 def _prepare():
-    """Compile (or load from numba's cache) the step for the networks the dashboard runs: one
-    hidden layer, soft rectifier and logistic, with and without thresholds."""
     global _ready, _failure
     try:
-        from .dynamics import run
-        from .network import Network
-        from .parameters import ModelParameters
-
-        for options in ({}, dict(transfer="logistic", use_bias=True)):
-            net = Network((2, 2, 1), ModelParameters(**options), seed=0)
-            net.present([0.5, 0.5], [0.0])
-            net.nudging = True
-            run(net, 2, backend="numba")
+        _compile(DASHBOARD_DEPTH)
     except Exception as error:  # noqa: BLE001 -- callers go on with the NumPy path
         _log.exception("the compiled step could not be prepared; the NumPy path runs instead")
         with _lock:
@@ -94,3 +114,14 @@ def _prepare():
         return
     with _lock:
         _ready = True
+
+
+def _prepare_depth(n_layers):
+    try:
+        _compile(n_layers)
+        state = "ready"
+    except Exception:  # noqa: BLE001 -- callers go on with the NumPy path
+        _log.exception("the compiled step could not be prepared for %d layers", n_layers)
+        state = "failed"
+    with _lock:
+        _other_depths[n_layers] = state

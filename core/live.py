@@ -450,7 +450,7 @@ class LiveSimulation:
                 n = min(n_steps - done, left)
                 # never waits for numba: the NumPy path runs while the step compiles
                 pieces.append(run(self.network, n, record=names, record_every=record_every,
-                                  backend=compiled.backend()))
+                                  backend=compiled.backend(self.network.n_layers)))
                 done += n
         except (ValueError, DivergenceError) as stop:
             error = str(stop)

@@ -78,3 +78,20 @@ def test_a_live_simulation_does_not_wait_for_a_real_compilation(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["first piece: preparing None", "after: ready",
                                           "then: None"]
+
+
+def test_another_depth_is_prepared_off_the_callers_thread(monkeypatch):
+    """numba compiles the step once per depth: a deeper network (e.g. custom layer sizes in the
+    dashboard) runs on the NumPy path until its step is ready, instead of compiling in the
+    caller's thread."""
+    pytest.importorskip("numba")
+    import time
+
+    monkeypatch.setattr(compiled, "_other_depths", {})
+    assert compiled.backend(3) == "numpy"
+    assert compiled._other_depths[3] in ("preparing", "ready")
+    deadline = time.monotonic() + 600
+    while compiled.backend(3) != "numba":
+        assert compiled._other_depths[3] != "failed"
+        assert time.monotonic() < deadline, "the step for 3 layers was not prepared in 600 s"
+        time.sleep(0.2)
