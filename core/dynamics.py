@@ -121,12 +121,22 @@ class _ModelContext:
         self.p = SimpleNamespace(**params.values())
         self.phi = transfer_function(params)
         self._rates_of = (params, n_layers)
+        self._for_step = {}
 
     @functools.cached_property
     def rates(self):
         # on first use: a settled state needs no learning rates, and a rate list that does not
         # fit the network only matters (and raises) when something learns
         return learning_rates(*self._rates_of)
+
+    def for_step(self, what, *key):
+        """``_constants(self, *key)`` or ``_rate_table(self, *key)`` (``what``), computed once
+        per parameter revision: a block of the dashboard is short, and building these costs
+        ~60 us, as much as several steps."""
+        cached = self._for_step.get((what, key))
+        if cached is None:
+            cached = self._for_step[(what, key)] = what(self, *key)
+        return cached
 
 
 def context(net):
@@ -158,7 +168,7 @@ def _plastic(weights, N):
         b_IP=_by_layer(weights.b_IP, N, _EMPTY_VECTOR))
 
 
-def _rates(ctx, N, learns):
+def _rate_table(ctx, N, learns):
     """Learning rates as a :class:`core.euler.Plastic` of arrays indexed by layer (all 0 in a
     block without plasticity, which needs no rate list that fits the depth)."""
     def table(name, count):
@@ -172,30 +182,32 @@ def _rates(ctx, N, learns):
                          b_IP=table("W_IP", N))
 
 
-def _constants(net, ctx):
-    p, N = ctx.p, net.n_layers
+def _constants(ctx, N, nudging, thresholds):
+    p = ctx.p
     return euler.Constants(
         dt=float(p.dt), g_lk=float(p.g_lk), g_B=float(p.g_B), g_A=float(p.g_A),
         g_D=float(p.g_D), g_som=float(p.g_som),
-        g_som_output=float(p.g_som) if net.nudging else 0.0,
+        g_som_output=float(p.g_som) if nudging else 0.0,
         noise_scale=float(p.sigma * np.sqrt(p.dt)), tau_w=float(p.tau_w), tau_0=float(p.tau_0),
         basal_attenuation=np.array([0.0] + [
             basal_attenuation(p.g_lk, p.g_B, apical_conductance(p.g_A, k, N))
             for k in range(1, N + 1)]),
         interneuron_attenuation=float(interneuron_attenuation(p.g_lk, p.g_D)),
-        thresholds=bool(net.weights.b_up))
+        thresholds=thresholds)
 
 
 def _advance(net, ctx, n_steps, learn_from, step):
     """Hand ``n_steps`` steps of ``net`` to ``step`` (:func:`core.euler.advance` or its
     compiled twin), which updates the network's own arrays in place."""
     N, s = net.n_layers, net.state
+    constants = ctx.for_step(_constants, N, bool(net.nudging), bool(net.weights.b_up))
     time, pattern_time = step(
-        n_steps, learn_from, _constants(net, ctx), ctx.phi.phi,
+        n_steps, learn_from, constants, ctx.phi.phi,
         (_EMPTY_MATRIX,) + tuple(s.u_P[k] for k in range(1, N + 1)),
         _by_layer(s.u_I, N, _EMPTY_MATRIX),
         euler.Inputs(s.r_input, s.u_target, s.input_pattern, s.target_pattern),
-        _plastic(net.weights, N), _plastic(s.traces, N), _rates(ctx, N, learn_from < n_steps),
+        _plastic(net.weights, N), _plastic(s.traces, N),
+        ctx.for_step(_rate_table, N, learn_from < n_steps),
         net.rng, float(s.time), float(s.pattern_time))
     s.steps += n_steps
     s.time, s.pattern_time = time, pattern_time

@@ -162,8 +162,8 @@ def advance(n_steps, learn_from, c, phi, u_P, u_I, inputs, weights, traces, rate
             euler_maruyama(u_P[k], drift, c, rng)
             if k < N:
                 euler_maruyama(u_I[k], drift_I, c, rng)
-        r_input += eq.low_pass_change(r_input, inputs.input_pattern, c.dt, c.tau_0)
-        u_target += eq.low_pass_change(u_target, inputs.target_pattern, c.dt, c.tau_0)
+        low_pass(r_input, inputs.input_pattern, c.dt, c.tau_0)
+        low_pass(u_target, inputs.target_pattern, c.dt, c.tau_0)
         time += c.dt
         pattern_time += c.dt
     return time, pattern_time
@@ -192,14 +192,25 @@ def consolidate(W, trace, induction, eta, dt, tau_w):
     r"""One plasticity step of one quantity, in place: low-pass the induction term,
     :math:`\Delta \leftarrow \mathrm{lowpass}_{\tau_w}(\Delta, I)`, then
     :math:`W \leftarrow W + \eta\,\Delta t\,\Delta`."""
-    # flat views of the same arrays: numba runs in-place operations on 1-D arrays much faster
-    trace, W = trace.ravel(), W.ravel()
-    trace += eq.low_pass_change(trace, induction.ravel(), dt, tau_w)
-    W += (eta * dt) * trace
+    low_pass(trace, induction, dt, tau_w)
+    W = W.ravel()
+    W += (eta * dt) * trace.ravel()
+
+
+def low_pass(filtered, drive, dt, tau):
+    """One step of the low-pass filter of :func:`core.equations.low_pass_change`, in place.
+
+    On flat views of the arrays: numba runs in-place operations on 1-D arrays several times
+    faster than on 2-D ones (``ravel`` of a contiguous array is a view in NumPy and numba)."""
+    filtered = filtered.ravel()
+    filtered += eq.low_pass_change(filtered, drive.ravel(), dt, tau)
 
 
 def euler_maruyama(u, drift, c, rng):
-    r""":math:`u \leftarrow u + \Delta t\,\mathrm{drift} + \sigma\sqrt{\Delta t}\,\xi`, in place."""
-    u += c.dt * drift
+    r""":math:`u \leftarrow u + \Delta t\,\mathrm{drift} + \sigma\sqrt{\Delta t}\,\xi`, in place
+    (on a flat view of ``u``, as in :func:`consolidate`; the normal numbers fill it in C order,
+    sample by sample, as ``standard_normal(u.shape)`` would)."""
+    u = u.ravel()
+    u += c.dt * drift.ravel()
     if c.noise_scale > 0:
-        u += c.noise_scale * rng.standard_normal(u.shape)
+        u += c.noise_scale * rng.standard_normal(u.size)
