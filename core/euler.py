@@ -1,7 +1,7 @@
 r"""The full time-continuous dynamics: Euler-Maruyama steps, written once.
 
 :func:`advance` is the whole simulator of the full dynamics. It runs as plain NumPy, and
-:mod:`core.compiled` hands *this same source* (and the functions of :mod:`core.equations` and
+:mod:`core.twins` hands *this same source* (and the functions of :mod:`core.equations` and
 :mod:`core.transfer` it calls) to numba, when numba is installed, to run it without returning to
 Python between steps. Change an equation in :mod:`core.equations` and both follow it.
 

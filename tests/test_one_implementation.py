@@ -89,3 +89,27 @@ def test_the_dashboards_simulation_follows_a_changed_equation(monkeypatch):
     N = plain.network.n_layers
     difference = np.abs(changed.network.state.u_P[N] - plain.network.state.u_P[N]).max()
     assert difference > 1e-3
+
+
+@pytest.mark.skipif(not __import__("core.twins").twins.numba_installed(),
+                    reason="numba is not installed")
+def test_an_edited_equation_is_not_served_from_numbas_cache(monkeypatch):
+    """numba keys its disk cache by module and function name only: the twins' names carry a
+    hash of the sources they are built from, so editing core/equations.py (here: its source as
+    read) gives new cache entries; twins of a replaced function are not cached at all."""
+    import inspect
+
+    from core import twins
+
+    plain = twins._Twins()
+    source = inspect.getsource
+
+    def edited(module):
+        text = source(module)
+        return text + "\n# edited\n" if module is eq else text
+
+    monkeypatch.setattr(inspect, "getsource", edited)
+    assert twins._Twins().suffix != plain.suffix
+    assert plain.cache
+    monkeypatch.setattr(eq, "basal_potential", doubled_basal_potential)
+    assert not twins._Twins().cache
