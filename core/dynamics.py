@@ -9,20 +9,18 @@ nothing diverged. How a run is cut does not change its trajectory.
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 
 import numpy as np
 
 from . import euler, twins, validation
+from .context import model_context
 from .compartments import compartments, mean_squared_apical
 from .equations import basal_attenuation, euler_stability_bound, interneuron_attenuation
+from .divergence import RUNAWAY, first_runaway, runaway_potential
 from .errors import DivergenceError
 from .layers import apical_conductance
-from .plasticity import learning_rates
-from .transfer import transfer_function
 
 BACKENDS = ("auto", "numpy", "numba")
 MAX_BLOCK = 10_000
@@ -31,8 +29,6 @@ long enough that a block's fixed cost (the checks and, with numba, handing the n
 compiled step) is a small part of it (benchmarks/README.md, "Design figures")."""
 LONGEST_PRESENTATION = 2.0 ** 62
 """Most Euler steps one pattern is shown for (:func:`presentation_steps`), far beyond any run."""
-RUNAWAY = 1e6
-"""Potentials beyond this magnitude count as diverged (a settled network stays within ~1e2)."""
 
 _RECORDABLE = re.compile(r"^(u_P|u_I|v_B|v_A|v_I|v_TD|r_P|r_I)(\d+)$|^(u_target|r_input|apical_sq)$")
 
@@ -95,48 +91,6 @@ def _sample(net, comp, name):
         return net.state.r_input.copy()
     match = _RECORDABLE.match(name)
     return getattr(comp, match.group(1))[int(match.group(2))].copy()
-
-
-def model_context(net):
-    """What does not change while the parameters do not: their values as plain attributes
-    (``p``), the rate function (``phi``) and the per-layer learning rates (``rates``).
-
-    Reused while the parameters are unchanged (their ``revision``): reading a parameter through
-    param is slow next to a plain attribute, and building this reads every one, which would cost
-    more than a short block of steps (the dashboard runs many) and a noticeable part of a
-    steady-state mini-batch (benchmarks/README.md, "Design figures").
-    """
-    params = net.params
-    key = (params, params.revision, net.n_layers)
-    cached = getattr(net, "_context", None)
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    ctx = _ModelContext(params, net.n_layers)
-    net._context = (key, ctx)
-    return ctx
-
-
-class _ModelContext:
-    def __init__(self, params, n_layers):
-        self.p = SimpleNamespace(**params.values())
-        self.phi = transfer_function(params)
-        self._rates_of = (params, n_layers)
-        self._for_step = {}
-
-    @functools.cached_property
-    def rates(self):
-        # on first use: a settled state needs no learning rates, and a rate list that does not
-        # fit the network only matters (and raises) when something learns
-        return learning_rates(*self._rates_of)
-
-    def for_step(self, what, *key):
-        """``_constants(self, *key)`` or ``_rate_table(self, *key)`` (``what``), computed once
-        per parameter revision: a block of the dashboard is short, and building these costs
-        ~60 us, as much as several steps."""
-        cached = self._for_step.get((what, key))
-        if cached is None:
-            cached = self._for_step[(what, key)] = what(self, *key)
-        return cached
 
 
 def context(net):
@@ -246,21 +200,6 @@ def _steps_until_learning(net, ctx, block):
     return max(1, int(steps)) if steps < block else block
 
 
-def runaway_potential(u_P, u_I):
-    """The first ``("u_P" or "u_I", layer)`` whose potentials are non-finite or beyond
-    :data:`RUNAWAY`, or ``None``. One reduction per array: ``not max <= RUNAWAY`` is also true for
-    NaN. The divergence checks of the dynamics and of the steady state both use it."""
-    return _first_runaway((("u_P", u_P), ("u_I", u_I)))
-
-
-def _first_runaway(populations):
-    for name, potentials in populations:
-        for k, u in potentials.items():
-            if not np.abs(u).max() <= RUNAWAY:
-                return name, k
-    return None
-
-
 _POTENTIAL_LABELS = {"u_P": "pyramidal potential u_P", "u_I": "interneuron potential u_I",
                      "v_B": "basal potential v_B", "v_A": "apical potential v_A",
                      "v_I": "interneuron dendritic potential v_I",
@@ -285,7 +224,7 @@ def _check_dendrites(net, before, first_step, n_steps, ctx, comp):
     # Weights that run away (a learning rate too large for them) need not move the somata -- the
     # apical input with g_A = 0, the interneuron dendrite with g_D = 0 -- while the dendritic
     # potentials they make are recorded; checked only where they are computed anyway.
-    runaway = _first_runaway((("v_B", comp.v_B), ("v_A", comp.v_A), ("v_I", comp.v_I),
+    runaway = first_runaway((("v_B", comp.v_B), ("v_A", comp.v_A), ("v_I", comp.v_I),
                               ("v_TD", comp.v_TD)))
     if runaway is not None:
         name, k = runaway

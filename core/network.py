@@ -53,7 +53,6 @@ class Network:
         if self_predicting:
             self.make_self_predicting()
         self.state = initial_state(self.sizes, self.weights, batch_size=1)
-        self._context = None  # core.dynamics.model_context, kept while the parameters are unchanged
 
     # ---- structure ---------------------------------------------------------------------------
     @property

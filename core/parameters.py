@@ -165,7 +165,7 @@ alone would allow steps near 1e308 ms)."""
 
 MAX_THRESHOLD = 1e6
 """Largest magnitude of the soft rectifier's threshold: a potential, and potentials beyond 1e6
-count as diverged (``core.dynamics.RUNAWAY``); a threshold further out would make every rate 0
+count as diverged (``core.divergence.RUNAWAY``); a threshold further out would make every rate 0
 or a linear function too large for the squared errors to stay in the float range."""
 
 

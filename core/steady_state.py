@@ -24,7 +24,8 @@ import numpy as np
 from . import validation
 from .compartments import Compartments, compartments
 from . import equations as eq
-from .dynamics import RUNAWAY, model_context, runaway_potential
+from .context import model_context
+from .divergence import RUNAWAY, runaway_potential
 from .errors import ConvergenceError, DivergenceError
 from .layers import apical_conductance
 from .plasticity import apply_changes, induction_terms, steady_state_scale
@@ -242,7 +243,7 @@ _RATE_NAMES = {"W_up": "eta_PP_up", "b_up": "eta_PP_up", "W_down": "eta_PP_down"
 LARGE_CHANGE_FACTOR = 1e100
 r"""Above this :math:`\eta\,(T - t_\mathrm{lag})` the weight changes of :func:`train_batch` are
 checked for overflow. Below it they cannot overflow: the settled potentials are below
-:data:`~core.dynamics.RUNAWAY` (else the batch stops earlier), so rates and induction terms stay
+:data:`~core.divergence.RUNAWAY` (else the batch stops earlier), so rates and induction terms stay
 many orders of magnitude below the float range. The check is not free (benchmarks/README.md,
 "Design figures"), hence the threshold."""
 

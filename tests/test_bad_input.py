@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from core import steady_state
-from core.dynamics import RUNAWAY, run, runaway_potential
+from core.divergence import RUNAWAY, runaway_potential
+from core.dynamics import run
 from core.errors import DivergenceError
 from core.network import Network
 from core.parameters import ModelParameters

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from core import compartments, equations as eq, steady_state
-from core.dynamics import model_context, run
+from core.context import model_context
+from core.dynamics import run
 from core.live import LiveSimulation
 from core.network import Network
 from core.parameters import ModelParameters

@@ -87,7 +87,7 @@ def test_train_batch_changes_only_plastic_weights():
 def test_train_batch_is_the_solver_then_the_plasticity_rules(method, transfer):
     """train_batch reuses the rates the solver computed; the result must be bitwise what the
     public steps give: settle, then induction_terms scaled by eta (T - t_lag), then add."""
-    from core.dynamics import model_context
+    from core.context import model_context
     from core.plasticity import apply_changes, induction_terms, steady_state_scale
 
     params = ModelParameters(transfer=transfer, learn_PI=True, learn_PP_down=True,
