@@ -174,6 +174,21 @@ def test_fig1_nudging_opens_an_apical_error_that_learning_closes():
     assert later.progress["test_error"][0] < error_at_onset / 10
 
 
+def test_fig1_learns_only_while_the_target_is_shown():
+    """Fig. 1 without a target: the noise moves the potentials but no weight (with plasticity
+    on, a minute of it moved W^PP_{1,0} by a third, see Scenario.learns_without_target)."""
+    simulation = LiveSimulation("fig1", seed=0)
+    assert simulation.network.params.sigma > 0 and not simulation.network.nudging
+    before = simulation.network.weights.copy()
+    simulation.advance(3000, measure=False)
+    for (name, k, old), (_, _, now) in zip(before.items(), simulation.network.weights.items()):
+        np.testing.assert_array_equal(now, old, err_msg=f"{name}{k}")
+    simulation.network.nudging = True
+    simulation.advance(3000, measure=False)
+    assert not np.array_equal(simulation.network.weights.W_up[1], before.W_up[1])
+    assert LiveSimulation("fig2", seed=0).learning()  # the others learn throughout
+
+
 def test_fig_s1_lateral_weights_learn_the_self_predicting_state():
     sim = LiveSimulation("fig-s1", seed=2)
     start = sim.advance(10000, samples=20)
