@@ -19,20 +19,19 @@ from .twins import numba_installed
 
 _log = logging.getLogger(__name__)
 _lock = threading.Lock()
-_thread = None
-_ready = False  # the compiled step has run once in this process
-_failure = None  # why it could not be prepared
-_other_depths = {}  # n_layers -> "preparing", "ready" or "failed", for depths other than 2
+_states = {}  # n_layers -> "preparing", "ready" or the exception that stopped the preparation
+_threads = {}  # n_layers -> the thread preparing it
 
 DASHBOARD_DEPTH = 2
-"""The output layer's index of the networks :func:`prepare` compiles the step for (one hidden
-layer: every scenario of the dashboard). numba compiles the step once per depth (the network is
-handed to it as tuples of per-layer arrays), so :func:`backend` prepares other depths on
-demand, off the caller's thread too."""
+"""The output layer's index of the networks the dashboard shows (one hidden layer: every
+scenario), which :func:`prepare` and :func:`status` mean by default. numba compiles the step once
+per depth (the network is handed to it as tuples of per-layer arrays), so each depth is prepared
+on its own, off the caller's thread."""
 
 
-def status():
-    """Where the compiled back end stands in this process.
+def status(n_layers=DASHBOARD_DEPTH):
+    """Where the compiled step for networks with output layer ``n_layers`` stands in this
+    process.
 
     Returns
     -------
@@ -40,52 +39,42 @@ def status():
         ``"unavailable"``: numba is not installed.
     """
     with _lock:
-        if _ready:
-            return "ready"
-        if _failure is not None:
-            return "failed"
-        if _thread is not None:
-            return "preparing"
-    return "not started" if numba_installed() else "unavailable"
+        state = _states.get(n_layers)
+    if state is None:
+        return "not started" if numba_installed() else "unavailable"
+    return state if isinstance(state, str) else "failed"
 
 
-def prepare():
-    """Start preparing the compiled back end in a daemon thread (once per process; nothing
-    happens without numba)."""
-    global _thread
+def prepare(n_layers=DASHBOARD_DEPTH):
+    """Start preparing the compiled step for output layer ``n_layers`` in a daemon thread (once
+    per depth and process; nothing happens without numba)."""
     with _lock:
-        if _thread is not None or not numba_installed():
+        if n_layers in _states or not numba_installed():
             return
-        _thread = threading.Thread(target=_prepare, name="compile-step", daemon=True)
-        _thread.start()
+        _states[n_layers] = "preparing"
+        thread = _threads[n_layers] = threading.Thread(
+            target=_prepare, args=(n_layers,), name=f"compile-step-{n_layers}", daemon=True)
+    thread.start()
 
 
 def backend(n_layers=DASHBOARD_DEPTH):
     """The back end of :func:`core.dynamics.run` for a caller that must not wait: ``"numba"``
     once the compiled step for networks with output layer ``n_layers`` is prepared in this
     process, else ``"numpy"`` (and its preparation is started)."""
-    if n_layers != DASHBOARD_DEPTH:
-        with _lock:
-            state = _other_depths.get(n_layers)
-            if state is None and numba_installed():
-                _other_depths[n_layers] = "preparing"
-                threading.Thread(target=_prepare_depth, args=(n_layers,), daemon=True,
-                                 name=f"compile-step-{n_layers}").start()
-        return "numba" if state == "ready" else "numpy"
     with _lock:
-        if _ready:
+        if _states.get(n_layers) == "ready":
             return "numba"
-    prepare()
+    prepare(n_layers)
     return "numpy"
 
 
-def wait(timeout=None):
+def wait(timeout=None, n_layers=DASHBOARD_DEPTH):
     """Wait until the preparation started by :func:`prepare` has ended; returns
     :func:`status`."""
-    thread = _thread
+    thread = _threads.get(n_layers)
     if thread is not None:
         thread.join(timeout)
-    return status()
+    return status(n_layers)
 
 
 def _compile(n_layers):
@@ -103,25 +92,14 @@ def _compile(n_layers):
     run(net, 2, backend="numba", learning=False)
 
 
-def _prepare():
-    global _ready, _failure
-    try:
-        _compile(DASHBOARD_DEPTH)
-    except Exception as error:  # noqa: BLE001 -- callers go on with the NumPy path
-        _log.exception("the compiled step could not be prepared; the NumPy path runs instead")
-        with _lock:
-            _failure = error
-        return
-    with _lock:
-        _ready = True
-
-
-def _prepare_depth(n_layers):
+def _prepare(n_layers):
     try:
         _compile(n_layers)
+    except Exception as error:  # noqa: BLE001 -- callers go on with the NumPy path
+        _log.exception("the compiled step for %d layers could not be prepared; the NumPy path "
+                       "runs instead", n_layers)
+        state = error
+    else:
         state = "ready"
-    except Exception:  # noqa: BLE001 -- callers go on with the NumPy path
-        _log.exception("the compiled step could not be prepared for %d layers", n_layers)
-        state = "failed"
     with _lock:
-        _other_depths[n_layers] = state
+        _states[n_layers] = state

@@ -14,8 +14,8 @@ from core import compiled
 @pytest.fixture
 def fresh(monkeypatch):
     """This process's preparation state as if nothing had been prepared yet."""
-    for name, value in [("_thread", None), ("_ready", False), ("_failure", None)]:
-        monkeypatch.setattr(compiled, name, value)
+    for name in ("_states", "_threads"):
+        monkeypatch.setattr(compiled, name, {})
     yield compiled
     compiled.wait(30)
 
@@ -24,10 +24,10 @@ def test_the_numpy_path_runs_until_the_compiled_step_is_prepared(fresh, monkeypa
     pytest.importorskip("numba")
     release = threading.Event()
 
-    def slow_preparation():
+    def slow_preparation(n_layers):
         release.wait(30)
         with compiled._lock:
-            compiled._ready = True
+            compiled._states[n_layers] = "ready"
 
     monkeypatch.setattr(compiled, "_prepare", slow_preparation)
     assert compiled.status() == "not started"
@@ -47,9 +47,9 @@ def test_without_numba_or_after_a_failure_the_numpy_path_runs(fresh, monkeypatch
 
     monkeypatch.setattr(compiled, "numba_installed", lambda: True)
 
-    def broken():
+    def broken(n_layers):
         with compiled._lock:
-            compiled._failure = RuntimeError("no compiler")
+            compiled._states[n_layers] = RuntimeError("no compiler")
 
     monkeypatch.setattr(compiled, "_prepare", broken)
     assert compiled.backend() == "numpy"
@@ -80,18 +80,17 @@ def test_a_live_simulation_does_not_wait_for_a_real_compilation(tmp_path):
                                           "then: None"]
 
 
-def test_another_depth_is_prepared_off_the_callers_thread(monkeypatch):
+def test_another_depth_is_prepared_off_the_callers_thread(fresh):
     """numba compiles the step once per depth: a deeper network (e.g. custom layer sizes in the
     dashboard) runs on the NumPy path until its step is ready, instead of compiling in the
     caller's thread."""
     pytest.importorskip("numba")
     import time
 
-    monkeypatch.setattr(compiled, "_other_depths", {})
     assert compiled.backend(3) == "numpy"
-    assert compiled._other_depths[3] in ("preparing", "ready")
+    assert compiled.status(3) in ("preparing", "ready")
     deadline = time.monotonic() + 600
     while compiled.backend(3) != "numba":
-        assert compiled._other_depths[3] != "failed"
+        assert compiled.status(3) != "failed"
         assert time.monotonic() < deadline, "the step for 3 layers was not prepared in 600 s"
         time.sleep(0.2)
