@@ -20,7 +20,7 @@ from .compartments import compartments, mean_squared_apical
 from .equations import basal_attenuation, euler_stability_bound, interneuron_attenuation
 from .divergence import RUNAWAY, first_runaway, runaway_potential
 from .errors import DivergenceError
-from .layers import apical_conductance
+from .layers import MATRICES, apical_conductance
 
 BACKENDS = ("auto", "numpy", "numba")
 MAX_BLOCK = 10_000
@@ -124,16 +124,15 @@ def _plastic(weights, N):
 
 def _rate_table(ctx, N, learns):
     """Learning rates as a :class:`core.euler.Plastic` of arrays indexed by layer (all 0 in a
-    block without plasticity, which needs no rate list that fits the depth)."""
-    def table(name, count):
-        values = np.zeros(count)
+    block without plasticity, which needs no rate list that fits the depth); a threshold has
+    its matrix's rate, as in :func:`core.plasticity.learning_rates`."""
+    def table(name):
+        values = np.zeros(N + 1 if name in ("W_up", "b_up") else N)
         if learns:
             for k, eta in ctx.rates[name].items():
                 values[k] = eta
         return values
-    return euler.Plastic(W_up=table("W_up", N + 1), W_down=table("W_down", N),
-                         W_IP=table("W_IP", N), W_PI=table("W_PI", N), b_up=table("W_up", N + 1),
-                         b_IP=table("W_IP", N))
+    return euler.Plastic(**{name: table(name) for name in MATRICES})
 
 
 def _constants(ctx, N, nudging, thresholds):

@@ -146,7 +146,7 @@ def advance(n_steps, learn_from, c, phi, u_P, u_I, inputs, weights, traces, rate
                     r_P[k], v_B, r_P[k - 1], phi, attenuation), rates.W_up[k], c.dt, c.tau_w)
                 if c.thresholds:
                     consolidate(weights.b_up[k], traces.b_up[k], eq.bottom_up_induction(
-                        r_P[k], v_B, ones, phi, attenuation)[:, 0], rates.W_up[k], c.dt, c.tau_w)
+                        r_P[k], v_B, ones, phi, attenuation)[:, 0], rates.b_up[k], c.dt, c.tau_w)
             if k < N:
                 if c.thresholds:
                     v_I = eq.interneuron_dendritic_potential(weights.W_IP[k], r_P[k],
@@ -176,7 +176,7 @@ def learn_hidden(k, c, phi, r_P, r_I, v_TD, v_A, v_I, ones, weights, traces, rat
             r_I[k], v_I, r_P[k], phi, c.interneuron_attenuation), rates.W_IP[k], c.dt, c.tau_w)
         if c.thresholds:
             consolidate(weights.b_IP[k], traces.b_IP[k], eq.pyramid_to_interneuron_induction(
-                r_I[k], v_I, ones, phi, c.interneuron_attenuation)[:, 0], rates.W_IP[k], c.dt,
+                r_I[k], v_I, ones, phi, c.interneuron_attenuation)[:, 0], rates.b_IP[k], c.dt,
                 c.tau_w)
     if rates.W_PI[k] > 0:
         consolidate(weights.W_PI[k], traces.W_PI[k],
