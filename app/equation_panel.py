@@ -1,8 +1,8 @@
 r"""The equations being simulated, with the current parameter values filled in.
 
-Each equation is written once, on the function of :mod:`core.equations` that implements it
+Each equation is written once, on the function of :mod:`core.model.equations` that implements it
 (its ``latex``), as a template in which ``«name»`` stands for a model parameter; it is rendered
-twice, with the parameter's paper symbol (from :class:`core.parameters.ModelParameters`,
+twice, with the parameter's paper symbol (from :class:`core.model.parameters.ModelParameters`,
 the single source of symbols) and with its current value in colour, so a student sees which slider
 is which symbol. Numbering follows the paper (Sacramento et al. 2018, Eqs. 1-10).
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 
-from core import equations as eq
-from core.equations import (ACCURATE_STEP, basal_attenuation, euler_stability_bound,
+from core.model import equations as eq
+from core.model.equations import (ACCURATE_STEP, basal_attenuation, euler_stability_bound,
                             integration_accuracy, interneuron_attenuation)
 
 VALUE_COLOR = "#1565c0"
@@ -30,7 +30,7 @@ EQUATIONS = [
     ("Low-pass filters of plasticity and of pattern switches", (eq.low_pass_change,)),
 ]
 """Each row's title (``«learn_...»`` becomes "(on)" or "(frozen)") and the functions of
-:mod:`core.equations` whose ``latex`` it shows, side by side."""
+:mod:`core.model.equations` whose ``latex`` it shows, side by side."""
 
 
 def template(functions):
@@ -44,7 +44,7 @@ def _coloured(text):
 
 def render(template, params=None):
     """``template`` with each ``«name»`` replaced by its symbol, or by the value in ``params``
-    in colour (:func:`core.equations.fill`)."""
+    in colour (:func:`core.model.equations.fill`)."""
     return eq.fill(template, params, _coloured)
 
 
@@ -76,7 +76,7 @@ def _defined(ratio, *conductances):
 def derived_quantities(params):
     """The LaTeX of the attenuation factors, the rate function and the stability bound.
 
-    Renders for every parameter set (a :class:`~core.parameters.ModelParameters` refuses the
+    Renders for every parameter set (a :class:`~core.model.parameters.ModelParameters` refuses the
     0/0 combinations, but a ratio that is undefined shows as a dash rather than raising).
     """
     p = params

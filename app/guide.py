@@ -1,7 +1,7 @@
 """A guided path through each scenario: numbered steps that tick themselves when the run gets there.
 
 Each :class:`Step` says what to do or to watch, names the notebook that explains it, and has a
-test of the running :class:`core.live.LiveSimulation` (its whole-run record, events and measures)
+test of the running :class:`live.LiveSimulation` (its whole-run record, events and measures)
 that tells when the step is reached. A reached step stays ticked until the run is rebuilt.
 """
 

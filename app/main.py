@@ -1,10 +1,10 @@
 """The dashboard served by ``panel serve app/`` (at /app); ``App()`` also displays in a notebook.
 
 Every browser session builds its own :class:`App`, which owns its own
-:class:`core.live.LiveSimulation` (nothing mutable is shared between sessions). While playing, the
+:class:`live.LiveSimulation` (nothing mutable is shared between sessions). While playing, the
 process's play loop (:mod:`sessions`) ticks it: each tick advances the simulation for a
 wall-clock budget and streams the new samples into the plots (:mod:`plots`); sliders edit the running network's own
-:class:`~core.parameters.ModelParameters`, so widgets, equations and simulation share one source.
+:class:`~core.model.parameters.ModelParameters`, so widgets, equations and simulation share one source.
 """
 
 from __future__ import annotations
@@ -12,29 +12,27 @@ from __future__ import annotations
 import io
 import json
 import logging
-import sys
 import time
-from pathlib import Path
 
 import panel as pn
 import param
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # plots, equation_panel (served or not)
-
-from core import __version__, compiled, storage  # noqa: E402
-from core.errors import FileFormatError  # noqa: E402
-from core.live import SCENARIOS, LiveSimulation  # noqa: E402
-from core.plasticity import RATES, rate_count  # noqa: E402
-from core.parameters import ModelParameters, plain_symbol  # noqa: E402
-from core.validation import integration_warning  # noqa: E402
-from core.whole_run import to_csv  # noqa: E402
-import sessions  # noqa: E402
-from equation_panel import equations  # noqa: E402
-from guide import Guide  # noqa: E402
-from notebook import route_pushes  # noqa: E402
-from inputs import (StrictField, format_number, parse_layer_sizes, parse_rate,  # noqa: E402
+from core import __version__
+from core.simulate import compiled
+from core.io import storage
+from core.errors import FileFormatError
+from live import SCENARIOS, LiveSimulation
+from core.simulate.plasticity import RATES, rate_count
+from core.model.parameters import ModelParameters, plain_symbol
+from core.model.validation import integration_warning
+from whole_run import to_csv
+import sessions
+from equation_panel import equations
+from guide import Guide
+from notebook import route_pushes
+from inputs import (StrictField, format_number, parse_layer_sizes, parse_rate,
                     parse_seed, plain_text_html)
-from plots import LivePlots  # noqa: E402
+from plots import LivePlots
 
 pn.extension("katex", inline=True)  # in notebooks: Panel's JS and CSS from the kernel, no CDN
 route_pushes()  # in notebooks: updates reach the page in order, no CDN links (see notebook.py)
@@ -555,7 +553,7 @@ class App(pn.viewable.Viewer):
                                   self.simulation.events.events))
 
     def network_npz(self):
-        """The network (weights, state, parameters) in :mod:`core.storage`'s format."""
+        """The network (weights, state, parameters) in :mod:`core.io.storage`'s format."""
         return io.BytesIO(storage.to_bytes(self.simulation.network))
 
     # ---- layout ----------------------------------------------------------------------------

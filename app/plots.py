@@ -1,7 +1,7 @@
 """The dashboard's live plots: Bokeh figures fed by streaming ColumnDataSources.
 
 The first plot of every scenario tells the story of the whole run: the error signals binned over
-the whole run (:attr:`core.live.LiveSimulation.whole_run`), on a log axis, with the run's events
+the whole run (:attr:`live.LiveSimulation.whole_run`), on a log axis, with the run's events
 (nudging switched, a parameter changed, ...) marked on it and on every other time axis. The fast
 traces beside it zoom into the last few seconds.
 
@@ -32,8 +32,8 @@ from bokeh.models import (ColumnDataSource, CustomJS, HoverTool, Label, LabelSet
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
-from core.live import PROGRESS_COLUMNS, whole_run_columns
-from core.whole_run import MAX_EVENTS
+from live import PROGRESS_COLUMNS, whole_run_columns
+from whole_run import MAX_EVENTS
 
 TRACE_ROLLOVER = 1000
 """Trace samples each browser keeps (5 s of play at 20 samples per update, 10 updates/s)."""
@@ -103,7 +103,7 @@ def _neurons(columns, name):
 
 
 class LivePlots:
-    """The live plots of the dashboard for one :class:`core.live.LiveSimulation`.
+    """The live plots of the dashboard for one :class:`live.LiveSimulation`.
 
     Parameters
     ----------
@@ -151,7 +151,7 @@ class LivePlots:
 
     # ---- data ------------------------------------------------------------------------------
     def push(self, frame):
-        """Send the new rows of a :class:`core.live.Frame` (only the new rows travel), or hold
+        """Send the new rows of a :class:`live.Frame` (only the new rows travel), or hold
         them while the page is :data:`MAX_IN_FLIGHT` updates behind (see the module docstring).
         A frame with progress rows also sends the whole-run record; new events leave at once.
 

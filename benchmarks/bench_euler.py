@@ -3,7 +3,7 @@
 Both back ends run the same network (soft rectifier, sigma = 0.3, dt = 0.1 ms, plastic W_up, W_IP
 and W_PI as in ModelParameters' defaults, output nudged towards a target) in the same process,
 each after a warm-up call (which compiles the step, or loads it from numba's cache), for a batch
-of 1 and of 10. Prints steps/s of ``core.dynamics.run`` for each, and the time of the first
+of 1 and of 10. Prints steps/s of ``core.simulate.dynamics.run`` for each, and the time of the first
 compilation in a fresh process with an empty numba cache (targets, issue 18: compiled >= 150,000
 steps/s at batch 1, compilation <= 10 s; NumPy at batch 10 >= 0.5x its batch-1 step rate).
 
@@ -28,10 +28,10 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from core.dynamics import MAX_BLOCK, run  # noqa: E402
+from core.simulate.dynamics import MAX_BLOCK, run  # noqa: E402
 from turns import timed_in_turns  # noqa: E402  (benchmarks/, the script's directory)
-from core.network import Network  # noqa: E402
-from core.parameters import ModelParameters  # noqa: E402
+from core.model.network import Network  # noqa: E402
+from core.model.parameters import ModelParameters  # noqa: E402
 
 SIZES = (30, 50, 10)
 BLOCK = MAX_BLOCK  # steps per timed call of run(): one block, one call of the step
@@ -84,8 +84,8 @@ def steps_for(function, seconds):
 COMPILE = """
 import time
 start = time.perf_counter()
-from core.dynamics import run
-from core.network import Network
+from core.simulate.dynamics import run
+from core.model.network import Network
 net = Network((30, 50, 10), seed=0)
 net.present([0.5] * 30, [0.0] * 10)
 run(net, 10, backend="numba")
@@ -156,8 +156,14 @@ def compare(checkout, calls, backend):
     two imported side by side and called in turns (:func:`turns.timed_in_turns`): both see the
     same machine, so their ratio holds even while its speed drifts."""
     source = Path(checkout) / "core"
-    if not (source / "dynamics.py").is_file():
-        raise SystemExit(f"--against: {checkout} has no core/dynamics.py")
+    # the modules' places: since the layout of issue 18, in core/model and core/simulate
+    places = {"dynamics": "simulate.dynamics", "network": "model.network",
+              "parameters": "model.parameters"}
+    if not (source / "simulate" / "dynamics.py").is_file():
+        places = {name: name for name in places}
+    if not (source / places["dynamics"].replace(".", "/")).with_suffix(".py").is_file():
+        raise SystemExit(f"--against: {checkout} has no core/simulate/dynamics.py or "
+                         "core/dynamics.py")
     with tempfile.TemporaryDirectory() as packages:
         # a copy under another name: its modules import each other relatively, so it loads as a
         # second package next to this checkout's core (and gets its own numba cache)
@@ -166,8 +172,8 @@ def compare(checkout, calls, backend):
         sys.path.insert(0, packages)
         runs = {"this checkout": (run, fig2_network())}
         block = BLOCK if backend == "numba" else BLOCK // 50
-        baseline = {name: importlib.import_module(f"core_baseline.{name}")
-                    for name in ("dynamics", "network", "parameters")}
+        baseline = {name: importlib.import_module(f"core_baseline.{place}")
+                    for name, place in places.items()}
         runs[str(checkout)] = (baseline["dynamics"].run, fig2_network(baseline))
         for simulate, net in runs.values():
             simulate(net, block, backend=backend)  # compile or load, and warm up

@@ -40,7 +40,7 @@ worker processes):
   t = 0) and its first streamed trace sample must equal, to 1e-9, those of a local
   ``LiveSimulation(scenario, seed=1000 + i)`` advanced to the same time, and must differ from the
   other sessions' (the dynamics are deterministic and independent of how the run is cut into
-  ticks, see core.live). A session showing another's state fails this check.
+  ticks, see live). A session showing another's state fails this check.
 * UI latency, after all sessions have played for a third of the window, each session clicks
   Nudging (sets ``active = True`` on the nudging Toggle model of its client document), the clicks
   spread evenly over 5 s. From that moment (the PATCH-DOC leaves on the next loop iteration):
@@ -91,7 +91,7 @@ for _module in pkgutil.iter_modules(panel.models.__path__):  # Panel's Bokeh mod
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from core.live import LiveSimulation  # noqa: E402
+from live import LiveSimulation  # noqa: E402
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")

@@ -17,10 +17,10 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from core import steady_state  # noqa: E402
-from core.baselines import MLP  # noqa: E402
-from core.presets import get_preset  # noqa: E402
-from core.transfer import logistic_inverse, transfer_function  # noqa: E402
+from core.simulate import steady_state  # noqa: E402
+from core.protocols.baselines import MLP  # noqa: E402
+from core.protocols.presets import get_preset  # noqa: E402
+from core.model.transfer import logistic_inverse, transfer_function  # noqa: E402
 from turns import timed_in_turns  # noqa: E402  (benchmarks/, the script's directory)
 
 

@@ -7,7 +7,7 @@ What can go wrong is checked before the experiment starts, so that a mistake cos
 the hours of a paper-sized run: ``--out`` must name a directory that can be created or reused,
 and the classification data set is loaded once (the run loads it again, a second or two). The
 results are written into a hidden staging directory and moved into ``DIR`` at the end
-(:class:`~core.experiments.common.OutputDirectory`): a failed or interrupted run leaves ``DIR``
+(:class:`~core.protocols.common.OutputDirectory`): a failed or interrupted run leaves ``DIR``
 as it was, and a rerun into an existing ``DIR`` replaces its ``metrics.json`` and
 ``figure.html`` and keeps every other file there.
 
@@ -39,8 +39,8 @@ import threading
 # and main imports them inside the block that turns Ctrl-C into one line.
 from . import __version__
 from .errors import ConvergenceError, DatasetUnavailableError, DivergenceError, FileFormatError
-from .experiments import EXPERIMENTS, get_runner
-from .experiments.common import OutputDirectory, OutputDirectoryError
+from .protocols import EXPERIMENTS, get_runner
+from .protocols.common import OutputDirectory, OutputDirectoryError
 
 PROG = "python -m core"
 EXIT_FAILURE = 1
@@ -55,8 +55,8 @@ SUMMARY_KEYS = ("experiment", "quick", "seed", "run_time_s", "initial_error", "f
 
 
 def build_parser():
-    from . import data
-    from .experiments.classification import DATASETS
+    from .io import data
+    from .protocols.classification import DATASETS
 
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -194,8 +194,8 @@ def _check_dataset(name, quick):
     core.errors.DatasetUnavailableError
         Saying, in terms of the command line, where to put the files.
     """
-    from . import data
-    from .experiments.classification import DEFAULT_DATASET, load_split
+    from .io import data
+    from .protocols.classification import DEFAULT_DATASET, load_split
 
     name = name or DEFAULT_DATASET[quick]
     try:
@@ -208,9 +208,9 @@ def _check_dataset(name, quick):
 def _where_to_put(name, exc):
     """The summary line of ``exc`` and what a command-line user can do about it.
 
-    :mod:`core.data`'s own advice names ``cache_dir=``, a Python argument the command lacks.
+    :mod:`core.io.data`'s own advice names ``cache_dir=``, a Python argument the command lacks.
     """
-    from . import data
+    from .io import data
 
     description = data.describe(name)
     files = ", ".join(spec.name for spec in description.files.values())

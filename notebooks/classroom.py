@@ -17,7 +17,7 @@ from IPython.display import Math, display
 from panel.io.notebook import patch_inline_stylesheets
 from panel.viewable import Viewable
 
-from core.equations import fill
+from core.model.equations import fill
 
 
 def _inline_stylesheets(viewable, root, changed=None, old_models=None):
@@ -39,7 +39,7 @@ def plots_offline():
 
 
 def show_equation(*functions, params=None):
-    """Show the equations that ``functions`` of :mod:`core.equations` implement, as the
+    """Show the equations that ``functions`` of :mod:`core.model.equations` implement, as the
     dashboard's equations panel does: the forms stored on the functions themselves, with the
     parameters' symbols or, given ``params``, their values."""
     for function in functions:

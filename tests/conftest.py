@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# the dashboard's modules import each other by name, as `panel serve app/` runs them
+sys.path.insert(0, str(ROOT / "app"))
 
 
 def _free_port():
@@ -113,7 +115,7 @@ HOSTILE = ("<script>window.__xss = 1</script><b>bold</b>"
 
 def hostile_network_file(network):
     """A saved ``network`` whose header's format field is :data:`HOSTILE` (a shared file)."""
-    from core import storage
+    from core.io import storage
 
     with np.load(io.BytesIO(storage.to_bytes(network))) as saved:
         arrays = {name: saved[name] for name in saved.files}

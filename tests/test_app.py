@@ -2,27 +2,25 @@
 
 import html
 import json
-import sys
 import urllib.request
-from pathlib import Path
 
 import numpy as np
 import param
 import pytest
 
 pn = pytest.importorskip("panel")
-from bokeh.core.validation.check import check_integrity  # noqa: E402
-from bokeh.document import Document  # noqa: E402
-from pyviz_comms import Comm  # noqa: E402
+from bokeh.core.validation.check import check_integrity
+from bokeh.document import Document
+from pyviz_comms import Comm
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
-import main  # noqa: E402
-import plots  # noqa: E402
-from main import App  # noqa: E402
+import main
+import plots
+from main import App
 
-from core import live, storage  # noqa: E402
-from core.live import SCENARIOS  # noqa: E402
-from core.parameters import ModelParameters  # noqa: E402
+import live
+from core.io import storage
+from live import SCENARIOS
+from core.model.parameters import ModelParameters
 
 
 @pytest.fixture(autouse=True)
@@ -313,10 +311,10 @@ def test_no_equation_is_printed_twice():
 
 
 def test_the_equations_panel_shows_the_forms_stored_on_the_functions_that_run(monkeypatch):
-    """One source: each row of the panel is the ``latex`` of functions of core.equations, every
+    """One source: each row of the panel is the ``latex`` of functions of core.model.equations, every
     placeholder names a model parameter, the braces balance, and a changed form shows."""
     import equation_panel
-    from core import equations as eq
+    from core.model import equations as eq
 
     shown = [function for _, functions in equation_panel.EQUATIONS for function in functions]
     assert all(getattr(eq, function.__name__) is function for function in shown)

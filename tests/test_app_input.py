@@ -5,8 +5,6 @@ The same inputs in a real browser: ``tests/test_browser.py``.
 
 import asyncio
 import logging
-import sys
-from pathlib import Path
 
 import numpy as np
 import param
@@ -14,14 +12,13 @@ import pytest
 
 pn = pytest.importorskip("panel")
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
-import inputs  # noqa: E402
-import main  # noqa: E402
-from main import App  # noqa: E402
+import inputs
+import main
+from main import App
 
-from core.parameters import ModelParameters  # noqa: E402
+from core.model.parameters import ModelParameters
 
-from conftest import HOSTILE, hostile_network_file  # noqa: E402
+from conftest import HOSTILE, hostile_network_file
 
 
 

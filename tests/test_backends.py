@@ -1,4 +1,4 @@
-"""Both back ends run core.euler.advance, one as NumPy and one compiled by numba: the same
+"""Both back ends run core.simulate.euler.advance, one as NumPy and one compiled by numba: the same
 trajectory, noise included.
 
 Two networks built from the same seed run the same steps, one with ``backend="numpy"`` and one
@@ -12,10 +12,10 @@ import pytest
 
 pytest.importorskip("numba")
 
-from core.dynamics import run  # noqa: E402
-from core.layers import MATRICES  # noqa: E402
-from core.network import Network  # noqa: E402
-from core.parameters import ModelParameters  # noqa: E402
+from core.simulate.dynamics import run  # noqa: E402
+from core.model.layers import MATRICES  # noqa: E402
+from core.model.network import Network  # noqa: E402
+from core.model.parameters import ModelParameters  # noqa: E402
 
 TOLERANCE = 1e-12
 STEPS = 300
@@ -166,7 +166,7 @@ def test_ten_thousand_noisy_plastic_steps_agree(sizes):
 def test_noise_is_drawn_per_layer_from_the_networks_generator():
     """Each step draws, for k = 1..N, standard_normal((B, n)) for the pyramids of layer k, then
     for its interneurons: a noisy step differs from a noise-free one by exactly those numbers."""
-    from core.network import random_weights
+    from core.model.network import random_weights
 
     sizes = [3, 4, 5, 2]
     quiet_params = dict(eta_PP_up=[0.002] * 3)

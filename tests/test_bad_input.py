@@ -5,12 +5,12 @@ import math
 import numpy as np
 import pytest
 
-from core import steady_state
-from core.divergence import RUNAWAY, runaway_potential
-from core.dynamics import run
+from core.simulate import steady_state
+from core.simulate.divergence import RUNAWAY, runaway_potential
+from core.simulate.dynamics import run
 from core.errors import DivergenceError
-from core.network import Network
-from core.parameters import ModelParameters
+from core.model.network import Network
+from core.model.parameters import ModelParameters
 
 
 @pytest.mark.parametrize("name", ["g_lk", "g_B", "g_A", "g_D", "g_som", "sigma", "tau_w", "tau_0"])

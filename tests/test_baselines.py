@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from core import steady_state
-from core.baselines import MLP, angle_degrees, backprop_updates
-from core.network import Network
-from core.parameters import ModelParameters
-from core.transfer import transfer_function
+from core.simulate import steady_state
+from core.protocols.baselines import MLP, angle_degrees, backprop_updates
+from core.model.network import Network
+from core.model.parameters import ModelParameters
+from core.model.transfer import transfer_function
 
 
 def _numerical_gradient(loss, array, h=1e-6):

@@ -149,7 +149,7 @@ def test_hostile_sizes_and_a_hostile_file_show_as_text_and_run_no_script(page, t
     """What a student types into Layer sizes, and a network file shared by another student,
     reach the page only as text: no script runs, no markup renders."""
     from conftest import HOSTILE, hostile_network_file
-    from core.live import LiveSimulation
+    from live import LiveSimulation
 
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
@@ -246,7 +246,7 @@ def _column(page, source, column):
 def _open_scenario(browser, url, scenario):
     page = _open(browser, url)
     if scenario != "fig1":  # the default
-        from core.live import SCENARIOS
+        from live import SCENARIOS
         title = SCENARIOS[scenario].title
         page.locator("select").first.select_option(label=title)
         page.get_by_text(f"{title}:", exact=False).first.wait_for(timeout=60_000)

@@ -7,8 +7,8 @@ import sys
 import pytest
 
 from core.cli import main
-from core.experiments import EXPERIMENTS
-from core.experiments.common import METRICS_SCHEMA, validate_metrics
+from core.protocols import EXPERIMENTS
+from core.protocols.common import METRICS_SCHEMA, validate_metrics
 
 
 @pytest.mark.parametrize("argv", [[], ["reproduce"], ["reproduce", "fig9"],
@@ -148,7 +148,7 @@ def test_classification_apical_dendrites_stay_silent_without_nudging(quick_metri
 
 
 def test_classification_same_seed_gives_the_same_metrics(quick_metrics):
-    from core.experiments import get_runner
+    from core.protocols import get_runner
 
     again = get_runner("classification")(quick=True, seed=0, show_progress=False).metrics
     first = quick_metrics("classification")
@@ -167,7 +167,7 @@ def test_dataset_option_is_for_classification_only(capsys):
 
 def test_classification_reports_an_unavailable_data_set_in_one_line(tmp_path, monkeypatch,
                                                                    capsys):
-    from core import data
+    from core.io import data
 
     monkeypatch.setenv(data.ENV_DATA_DIR, str(tmp_path / "data"))
     monkeypatch.setattr(data, "MNIST_MIRRORS", ("http://127.0.0.1:9/",))  # discard port: refused

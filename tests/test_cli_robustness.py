@@ -13,10 +13,11 @@ import time
 
 import pytest
 
-from core import cli, data
+from core import cli
+from core.io import data
 from core.errors import ConvergenceError, DatasetUnavailableError, DivergenceError, FileFormatError
-from core.experiments import common
-from core.experiments.common import FIGURE_FILE, METRICS_FILE, Result, base_metrics
+from core.protocols import common
+from core.protocols.common import FIGURE_FILE, METRICS_FILE, Result, base_metrics
 
 INTERRUPTED = "python -m core: interrupted; nothing written\n"
 
@@ -365,8 +366,8 @@ def test_unreadable_data_set_fails_at_once(loader, dataset, error, tmp_path, exp
 
 
 def test_missing_data_set_is_one_line_without_the_mirror_warnings(tmp_path):
-    """In a real process, where core.data's warnings about each mirror would reach stderr."""
-    script = ("import sys; from core import cli, data; "
+    """In a real process, where core.io.data's warnings about each mirror would reach stderr."""
+    script = ("import sys; from core import cli; from core.io import data; "
               "data.MNIST_MIRRORS = ('http://127.0.0.1:9/',); "
               "sys.exit(cli.main(sys.argv[1:]))")
     completed = subprocess.run(
@@ -416,7 +417,7 @@ def test_ctrl_c_on_a_real_run_exits_130_leaving_nothing_or_everything(tmp_path):
 def test_a_new_run_removes_staging_directories_of_killed_runs_only(tmp_path):
     """``kill -9`` leaves ``.NAME.HOST.PID.tmp-XXXXXXXX``; the next run into the same place removes
     it once PID is gone and never touches a live run's, another host's or another output's."""
-    from core import files
+    from core.io import files
 
     finished = subprocess.Popen([sys.executable, "-c", "pass"])
     finished.wait()
@@ -463,13 +464,13 @@ def test_a_run_killed_outright_leaves_a_staging_directory_that_the_next_run_remo
 
 def test_ctrl_c_while_the_command_line_is_imported_is_one_line(tmp_path):
     """SIGINT arrives while ``python -m core`` imports its modules (here: exactly when
-    ``core.experiments`` is looked up), before the command line handles Ctrl-C itself."""
+    ``core.protocols`` is looked up), before the command line handles Ctrl-C itself."""
     script = """if True:
         import os, runpy, signal, sys
 
         class InterruptOnImport:
             def find_spec(self, name, path=None, target=None):
-                if name == "core.experiments":
+                if name == "core.protocols":
                     os.kill(os.getpid(), signal.SIGINT)
                 return None
 

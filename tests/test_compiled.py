@@ -5,10 +5,11 @@ import subprocess
 import sys
 import textwrap
 import threading
+from pathlib import Path
 
 import pytest
 
-from core import compiled
+from core.simulate import compiled
 
 
 @pytest.fixture
@@ -57,13 +58,16 @@ def test_without_numba_or_after_a_failure_the_numpy_path_runs(fresh, monkeypatch
     assert compiled.backend() == "numpy"
 
 
+APP = Path(__file__).resolve().parents[1] / "app"  # live.py
+
+
 def test_a_live_simulation_does_not_wait_for_a_real_compilation(tmp_path):
     """In a fresh process with an empty numba cache, the first pieces of a live simulation run
     while the kernel compiles; once it is ready, the pieces run compiled."""
     pytest.importorskip("numba")
     script = textwrap.dedent("""
-        from core import compiled
-        from core.live import LiveSimulation
+        from core.simulate import compiled
+        from live import LiveSimulation
 
         simulation = LiveSimulation("fig1", seed=0)
         frame = simulation.advance(200)
@@ -74,7 +78,7 @@ def test_a_live_simulation_does_not_wait_for_a_real_compilation(tmp_path):
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             timeout=900, env={"NUMBA_CACHE_DIR": str(tmp_path), "PATH": "/usr/bin",
-                                              "OMP_NUM_THREADS": "1"})
+                                              "OMP_NUM_THREADS": "1", "PYTHONPATH": str(APP)})
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["first piece: preparing None", "after: ready",
                                           "then: None"]

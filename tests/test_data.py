@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import data
+from core.io import data
 from core.errors import DatasetUnavailableError, FileFormatError
 
 TYPE_CODES = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09, np.dtype(np.int16): 0x0B,
@@ -412,7 +412,7 @@ def test_offline_error_says_what_to_do(tmp_path, monkeypatch, closed_port_url):
 
 def test_unreachable_mirror_is_tried_once_per_load(tmp_path, served, closed_port_url, caplog):
     """An offline mirror costs one connection attempt, not one per file."""
-    with caplog.at_level("WARNING", logger="core.data"):
+    with caplog.at_level("WARNING", logger="core.io.data"):
         ds = data.load_dataset(tiny_description(served), cache_dir=tmp_path,
                                mirrors=[closed_port_url, served["url"] + "/good/"])
     _check_tiny(ds, served["arrays"])

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from core import steady_state
-from core.network import Network
-from core.parameters import ModelParameters
+from core.simulate import steady_state
+from core.model.network import Network
+from core.model.parameters import ModelParameters
 
 
 def _simulate(seed):

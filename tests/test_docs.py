@@ -5,12 +5,12 @@ import inspect
 import pkgutil
 
 import core
-import core.experiments
-from core import equations
+import core.protocols
+from core.model import equations
 
 
 def _modules():
-    for package in (core, core.experiments):
+    for package in (core, core.protocols):
         for info in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
             yield importlib.import_module(info.name)
 

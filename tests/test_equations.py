@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from core import equations as eq
-from core import transfer
+from core.model import equations as eq
+from core.model import transfer
 
 G = dict(g_lk=0.1, g_B=1.0, g_A=0.8)
 
@@ -223,7 +223,7 @@ def test_a_threshold_learns_as_a_weight_from_an_input_fixed_at_one():
 
 
 def test_only_hidden_layers_have_an_apical_compartment():
-    from core.layers import apical_conductance
+    from core.model.layers import apical_conductance
 
     assert [apical_conductance(0.8, k, 3) for k in (1, 2, 3)] == [0.8, 0.8, 0.0]
     assert apical_conductance(0.8, 1, 1) == 0.0  # no hidden layer: the output alone

@@ -1,18 +1,16 @@
 """The guided path of each scenario: its steps tick themselves when the run gets there."""
 
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
-import guide  # noqa: E402
+import guide
 
-from core import compiled  # noqa: E402
-from core.live import SCENARIOS, LiveSimulation  # noqa: E402
-from core.whole_run import BinnedRecord, EventLog  # noqa: E402
+from core.simulate import compiled
+from live import SCENARIOS, LiveSimulation
+from whole_run import BinnedRecord, EventLog
 
 
 @pytest.fixture(scope="module", autouse=True)

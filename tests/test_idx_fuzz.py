@@ -1,4 +1,4 @@
-"""Fuzzing the IDX reader (core.data.read_idx / parse_idx) with hypothesis.
+"""Fuzzing the IDX reader (core.io.data.read_idx / parse_idx) with hypothesis.
 
 Whatever the bytes -- valid, truncated, corrupted, random, raw or gzip-compressed -- the reader
 either returns exactly the array the header declares or raises
@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from core import data
+from core.io import data
 from core.errors import FileFormatError
 
 FUZZ = settings(max_examples=60, deadline=None, derandomize=True, database=None,

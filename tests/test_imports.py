@@ -3,7 +3,7 @@
 Every ``import`` counts, also one inside a function: a cycle postponed into a function is still
 one (two modules that each need the other), only harder to see.
 
-The experiments (``core.experiments``) draw each result's standalone ``figure.html`` with
+The experiments (``core.protocols``) draw each result's standalone ``figure.html`` with
 HoloViews and Bokeh; the rest of ``core`` -- the model, the simulators, the data -- imports no
 plotting library, and no module of ``core`` imports Panel, IPython or the dashboard.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 CORE = Path(__file__).resolve().parent.parent / "core"
 INTERFACE = ("panel", "app", "IPython", "param.ipython")
 PLOTTING = ("bokeh", "holoviews")
-FIGURES = "core.experiments"
+FIGURES = "core.protocols"
 """The package whose modules may use :data:`PLOTTING`, for the results' figures."""
 
 
@@ -78,7 +78,7 @@ def _cycle(graph):
 
 def test_core_has_no_import_cycle():
     graph = _graph()
-    assert len(graph) > 20 and "core.dynamics" in graph["core.network"][0]  # the walk sees them
+    assert len(graph) > 20 and "core.simulate.dynamics" in graph["core.model.network"][0]  # the walk sees them
     cycle = _cycle(graph)
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
 

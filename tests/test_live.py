@@ -1,13 +1,14 @@
-"""The live simulation behind the dashboard (core.live): pieces, patterns, errors, science."""
+"""The live simulation behind the dashboard (live): pieces, patterns, errors, science."""
 
 import numpy as np
 import pytest
 
-from core import compiled, live
-from core.baselines import angle_degrees
-from core.live import (PROGRESS_COLUMNS, SCENARIOS, LiveSimulation, TraceHistory,
+from core.simulate import compiled
+import live
+from core.protocols.baselines import angle_degrees
+from live import (PROGRESS_COLUMNS, SCENARIOS, LiveSimulation, TraceHistory,
                        fit_rates_to_depth)
-from core.parameters import ModelParameters
+from core.model.parameters import ModelParameters
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))

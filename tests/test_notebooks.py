@@ -91,8 +91,8 @@ def test_the_notebooks_show_the_equations_stored_on_the_functions_that_run(monke
         import classroom
     finally:
         sys.path.remove(str(NOTEBOOK_DIR))
-    from core import equations as eq
-    from core.parameters import ModelParameters
+    from core.model import equations as eq
+    from core.model.parameters import ModelParameters
 
     shown = []
     monkeypatch.setattr(classroom, "display", shown.append)

@@ -20,7 +20,7 @@ import pytest
 
 from browser_support import PLOTS_ARRIVED, offline_page, screenshot, sync_api
 from conftest import ROOT, _free_port
-from core.live import SCENARIOS
+from live import SCENARIOS
 
 NOTEBOOK_DIR = ROOT / "notebooks"
 
@@ -312,7 +312,7 @@ def test_after_run_all_the_dashboard_in_a_notebook_shows_the_running_network(
     the kernel ran Fig. 2: the patches made during Run All reached the page out of order and
     BokehJS rejected them (app/notebook.py)."""
     page = dashboard_after_run_all
-    _run_new_cell(page, "from core.parameters import ModelParameters\nfrom main import SLIDERS")
+    _run_new_cell(page, "from core.model.parameters import ModelParameters\nfrom main import SLIDERS")
     running = json.loads(_run_new_cell(page, SHOWN_BY_THE_KERNEL)[-1])
     expected = {"title": running["title"], "descriptions": [running["description"]],
                 "sliders": running["sliders"]}

@@ -1,16 +1,18 @@
 """The code a student reads is the code that runs: change an equation function in
-core.equations and the full dynamics on both back ends, the steady state and the dashboard's
+core.model.equations and the full dynamics on both back ends, the steady state and the dashboard's
 live simulation all follow it."""
 
 import numpy as np
 import pytest
 
-from core import compartments, equations as eq, steady_state
-from core.context import model_context
-from core.dynamics import run
-from core.live import LiveSimulation
-from core.network import Network
-from core.parameters import ModelParameters
+from core.simulate import compartments, steady_state
+from core.model import equations as eq, transfer
+from core.simulate.context import model_context
+from core.simulate.dynamics import run
+from live import LiveSimulation
+from core.model.network import Network
+from core.model.parameters import ModelParameters
+from core.simulate.twins import numba_installed
 
 original_basal_potential = eq.basal_potential
 
@@ -47,7 +49,7 @@ def _one_step_by_hand(net):
 
 
 BACKENDS = ["numpy", pytest.param("numba", marks=pytest.mark.skipif(
-    not __import__("core.twins").twins.numba_installed(), reason="numba is not installed"))]
+    not numba_installed(), reason="numba is not installed"))]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -92,15 +94,15 @@ def test_the_dashboards_simulation_follows_a_changed_equation(monkeypatch):
     assert difference > 1e-3
 
 
-@pytest.mark.skipif(not __import__("core.twins").twins.numba_installed(),
+@pytest.mark.skipif(not numba_installed(),
                     reason="numba is not installed")
 def test_an_edited_equation_is_not_served_from_numbas_cache(monkeypatch):
     """numba keys its disk cache by module and function name only: the twins' names carry a
-    hash of the sources they are built from, so editing core/equations.py (here: its source as
+    hash of the sources they are built from, so editing core/model/equations.py (here: its source as
     read) gives new cache entries; twins of a replaced function are not cached at all."""
     import inspect
 
-    from core import twins
+    from core.simulate import twins
 
     plain = twins._Twins()
     source = inspect.getsource
@@ -114,3 +116,29 @@ def test_an_edited_equation_is_not_served_from_numbas_cache(monkeypatch):
     assert plain.cache
     monkeypatch.setattr(eq, "basal_potential", doubled_basal_potential)
     assert not twins._Twins().cache
+
+
+original_soft_rectifier = transfer.soft_rectifier
+
+
+def steeper_soft_rectifier(u, gamma=0.1, beta=1.0, theta=3.0):
+    """The soft rectifier with its scale doubled; defined here, outside the package."""
+    return 2.0 * original_soft_rectifier(u, gamma, beta, theta)
+
+
+@pytest.mark.skipif(not numba_installed(), reason="numba is not installed")
+def test_a_function_replaced_from_outside_the_package_is_compiled_not_served_stale(monkeypatch):
+    """The step reaches the soft rectifier by name from ``rate`` in core/model/transfer.py. A
+    replacement defined outside the package (a notebook's function) is compiled too, and nothing
+    of that set comes from numba's disk cache, whose entries still hold the original."""
+    from core.simulate import twins
+
+    reference = _network()
+    run(reference, 20, backend="numba")  # the original, compiled (and cached)
+    monkeypatch.setattr(transfer, "soft_rectifier", steeper_soft_rectifier)
+    assert not twins._Twins().cache
+    on_numpy, on_numba = _network(), _network()
+    run(on_numpy, 20, backend="numpy")
+    run(on_numba, 20, backend="numba")
+    np.testing.assert_allclose(on_numba.state.u_P[2], on_numpy.state.u_P[2], rtol=0, atol=1e-12)
+    assert np.abs(on_numba.state.u_P[2] - reference.state.u_P[2]).max() > 1e-3

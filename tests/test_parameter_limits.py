@@ -25,16 +25,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.equation_panel import derived_quantities, equations
-from core import equations as eq
-from core import steady_state
-from core.compartments import compartments
-from core.dynamics import presentation_steps, run, run_patterns
+from core.model import equations as eq
+from core.simulate import steady_state
+from core.simulate.compartments import compartments
+from core.simulate.dynamics import presentation_steps, run, run_patterns
 from core.errors import ConvergenceError, DivergenceError
-from core.live import SCENARIOS, LiveSimulation
-from core.network import Network
-from core.parameters import CONSTRAINTS, ModelParameters, parameter_names
-from core.transfer import transfer_function
-from core.validation import integration_warning
+from live import SCENARIOS, LiveSimulation
+from core.model.network import Network
+from core.model.parameters import CONSTRAINTS, ModelParameters, parameter_names
+from core.model.transfer import transfer_function
+from core.model.validation import integration_warning
 
 SLIDERS = ["g_lk", "g_B", "g_A", "g_D", "g_som", "sigma", "dt", "presentation_time", "tau_w",
            "tau_0", "learning_lag", "theta"]

@@ -2,10 +2,10 @@
 
 import pytest
 
-from core.parameters import (CONSTRAINTS, MAX_CONDUCTANCE, MAX_THRESHOLD, MAX_TIME_STEP,
+from core.model.parameters import (CONSTRAINTS, MAX_CONDUCTANCE, MAX_THRESHOLD, MAX_TIME_STEP,
                              PROVENANCES, ModelParameters, parameter_names,
                              parameter_table)
-from core.presets import PRESETS, get_preset
+from core.protocols.presets import PRESETS, get_preset
 
 
 def test_every_parameter_has_symbol_doc_and_provenance():

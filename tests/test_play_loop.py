@@ -6,15 +6,12 @@ ticks real sessions: tests/test_sessions.py and tests/test_browser.py play them.
 """
 
 import asyncio
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
-import sessions  # noqa: E402
-from sessions import Conductor  # noqa: E402
+import sessions
+from sessions import Conductor
 
 
 class FakeSession:

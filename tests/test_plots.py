@@ -1,17 +1,14 @@
 """The live plots' backpressure: at most MAX_IN_FLIGHT traces updates unacknowledged by the page,
 what comes meanwhile merged and decimated (the page in a real browser: test_browser.py)."""
 
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 pytest.importorskip("panel")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
-import plots  # noqa: E402
+import plots
 
-from core.live import LiveSimulation  # noqa: E402
+from live import LiveSimulation
 
 
 def _frame(simulation, steps=500):

@@ -19,12 +19,14 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from core import equations, steady_state, storage, transfer, validation
-from core.dynamics import BACKENDS, Recording, run, run_patterns
+from core.model import equations, transfer, validation
+from core.simulate import steady_state
+from core.io import storage
+from core.simulate.dynamics import BACKENDS, Recording, run, run_patterns
 from core.errors import ConvergenceError, DivergenceError, FileFormatError
-from core.live import SCENARIOS, LiveSimulation
-from core.network import Network
-from core.parameters import (CONSTRAINTS, ModelParameters, PaperBoolean, PaperNumber, PaperRates,
+from live import SCENARIOS, LiveSimulation
+from core.model.network import Network
+from core.model.parameters import (CONSTRAINTS, ModelParameters, PaperBoolean, PaperNumber, PaperRates,
                              PaperSelector, parameter_names)
 
 PROPERTY = settings(max_examples=40, deadline=None, derandomize=True, database=None,
@@ -153,7 +155,7 @@ def valid_parameters(draw):
     """Any accepted parameter values, mostly defaults, some extreme."""
     chosen = draw(st.lists(st.sampled_from(NUMBERS), max_size=3, unique=True))
     values = {name: draw(_number_value(name)) for name in chosen}
-    # combinations that a rule of core.parameters.CONSTRAINTS refuses are not accepted values
+    # combinations that a rule of core.model.parameters.CONSTRAINTS refuses are not accepted values
     for constraint in CONSTRAINTS:
         combined = SimpleNamespace(**{**_DEFAULTS, **values})
         if not constraint.holds(combined):
@@ -203,7 +205,7 @@ def test_any_accepted_parameters_train_a_batch_finitely_or_stop_with_a_clear_err
 
 
 # ------------------------------------------------------------------------------------------------
-# core.validation
+# core.model.validation
 # ------------------------------------------------------------------------------------------------
 
 size_entry = st.one_of(st.integers(-3, 5), st.integers(10**9, 10**15), st.floats(-3, 5),
@@ -288,7 +290,7 @@ def test_per_layer_broadcasts_or_names_the_rates(rates, count):
 
 
 # ------------------------------------------------------------------------------------------------
-# Network.present, core.dynamics.run
+# Network.present, core.simulate.dynamics.run
 # ------------------------------------------------------------------------------------------------
 
 pattern_arrays = st.one_of(
@@ -357,7 +359,7 @@ def test_run_arguments_work_or_are_refused_by_name(n_steps, record, record_every
 
 
 # ------------------------------------------------------------------------------------------------
-# core.steady_state
+# core.simulate.steady_state
 # ------------------------------------------------------------------------------------------------
 
 @FEW
@@ -414,7 +416,7 @@ def test_train_batch_method_is_one_of_the_solvers_or_refused(method):
 
 
 # ------------------------------------------------------------------------------------------------
-# core.transfer
+# core.model.transfer
 # ------------------------------------------------------------------------------------------------
 
 shape = dict(gamma=st.floats(1e-3, 1e3), beta=st.floats(1e-3, 1e3), theta=st.floats(-1e3, 1e3))
@@ -475,7 +477,7 @@ def test_logistic_inverse_gives_a_finite_potential_or_refuses_the_rate(rate):
 
 
 # ------------------------------------------------------------------------------------------------
-# core.equations: pure functions on the hot path propagate NaN (they do not check);
+# core.model.equations: pure functions on the hot path propagate NaN (they do not check);
 # the simulator refuses non-finite input upstream (tested above through present, run_patterns and
 # the steady-state solvers)
 # ------------------------------------------------------------------------------------------------
@@ -494,7 +496,7 @@ def test_pure_equations_propagate_non_finite_input_without_raising(bad):
 
 
 # ------------------------------------------------------------------------------------------------
-# core.live.LiveSimulation
+# live.LiveSimulation
 # ------------------------------------------------------------------------------------------------
 
 @FEW
@@ -514,7 +516,7 @@ def test_live_simulation_starts_or_refuses_scenario_seed_and_sizes_by_name(scena
 
 
 # ------------------------------------------------------------------------------------------------
-# core.storage.load
+# core.io.storage.load
 # ------------------------------------------------------------------------------------------------
 
 _NET = Network((3, 4, 2), seed=0)

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from core import steady_state
-from core.dynamics import run_patterns
-from core.presets import get_preset
-from core.tasks import TeacherTask, regression_error
-from core.transfer import transfer_function
+from core.simulate import steady_state
+from core.simulate.dynamics import run_patterns
+from core.protocols.presets import get_preset
+from core.protocols.tasks import TeacherTask, regression_error
+from core.model.transfer import transfer_function
 
 
 def _setup(seed):
@@ -68,7 +68,7 @@ def test_hidden_layer_learns_beyond_the_shallow_learner():
 def test_fig2s_shallow_learner_is_the_papers_only_its_output_weights_learn():
     """Fig. 2's reported baseline has only W^PP_{2,1} plastic; the extra one keeps its lateral
     weights plastic (and its hidden bottom-up weights frozen)."""
-    from core.experiments import fig2
+    from core.protocols import fig2
 
     micro, shallow, lateral, _, _ = fig2._learners(get_preset("fig2-quick"), seed=0)
     task = TeacherTask.random(transfer_function(micro.params), seed=100)

@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 
-from core import steady_state
-from core.compartments import compartments, mean_squared_apical
-from core.dynamics import run_patterns
-from core.network import Network
-from core.parameters import ModelParameters
-from core.plasticity import induction_terms
-from core.transfer import transfer_function
+from core.simulate import steady_state
+from core.simulate.compartments import compartments, mean_squared_apical
+from core.simulate.dynamics import run_patterns
+from core.model.network import Network
+from core.model.parameters import ModelParameters
+from core.simulate.plasticity import induction_terms
+from core.model.transfer import transfer_function
 
 
 def cosine(a, b):

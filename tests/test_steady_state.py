@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from core import steady_state
+from core.simulate import steady_state
 from core.errors import ConvergenceError
-from core.network import Network
-from core.parameters import ModelParameters
+from core.model.network import Network
+from core.model.parameters import ModelParameters
 
 
 def _pattern(sizes, seed=0):
@@ -87,8 +87,8 @@ def test_train_batch_changes_only_plastic_weights():
 def test_train_batch_is_the_solver_then_the_plasticity_rules(method, transfer):
     """train_batch reuses the rates the solver computed; the result must be bitwise what the
     public steps give: settle, then induction_terms scaled by eta (T - t_lag), then add."""
-    from core.context import model_context
-    from core.plasticity import apply_changes, induction_terms, steady_state_scale
+    from core.simulate.context import model_context
+    from core.simulate.plasticity import apply_changes, induction_terms, steady_state_scale
 
     params = ModelParameters(transfer=transfer, learn_PI=True, learn_PP_down=True,
                              eta_PP_up=[0.002, 0.001, 0.0005], eta_IP=[0.002, 0.001],

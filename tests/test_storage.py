@@ -6,10 +6,10 @@ import zipfile
 import numpy as np
 import pytest
 
-from core import storage
+from core.io import storage
 from core.errors import FileFormatError
-from core.network import Network
-from core.parameters import ModelParameters
+from core.model.network import Network
+from core.model.parameters import ModelParameters
 
 
 def _trained_network(use_bias=False):
@@ -123,7 +123,7 @@ def test_a_save_removes_temporaries_abandoned_by_killed_writers_only(tmp_path):
     import sys
     import time
 
-    from core import files
+    from core.io import files
 
     finished = subprocess.Popen([sys.executable, "-c", "pass"])
     finished.wait()
@@ -180,7 +180,7 @@ def test_the_temporary_of_a_save_killed_with_sigkill_is_removed_by_the_next_save
 
     target = tmp_path / "net.npz"
     writer = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from core.files import write_atomically; "
+        [sys.executable, "-c", "import sys, time; from core.io.files import write_atomically; "
          "write_atomically(sys.argv[1], lambda h: (h.write(b'x'), h.flush(), time.sleep(60)), "
          "binary=True)", str(target)], cwd=Path(__file__).resolve().parents[1])
     deadline = time.monotonic() + 30

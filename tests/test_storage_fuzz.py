@@ -1,5 +1,5 @@
 """Hostile network files (issue "Hostile input", items 3 and 5): whatever a shared or uploaded
-``.npz`` holds, :func:`core.storage.load` gives the saved network or raises
+``.npz`` holds, :func:`core.io.storage.load` gives the saved network or raises
 :class:`~core.errors.FileFormatError` with a short one-line message -- never an OverflowError,
 RecursionError or MemoryError, never gigabytes of memory or minutes of work.
 
@@ -19,10 +19,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core import storage
+from core.io import storage
 from core.errors import FileFormatError
-from core.network import Network
-from core.parameters import ModelParameters
+from core.model.network import Network
+from core.model.parameters import ModelParameters
 
 FUZZ = settings(max_examples=60, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow])

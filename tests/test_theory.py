@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from core import steady_state
-from core.baselines import angle_degrees, backprop_updates
-from core.network import Network
-from core.parameters import ModelParameters
-from core.plasticity import induction_terms
-from core.transfer import transfer_function
+from core.simulate import steady_state
+from core.protocols.baselines import angle_degrees, backprop_updates
+from core.model.network import Network
+from core.model.parameters import ModelParameters
+from core.simulate.plasticity import induction_terms
+from core.model.transfer import transfer_function
 
 
 def angles_to_backprop(sizes, g_A, g_som, seed=4):

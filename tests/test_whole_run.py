@@ -6,8 +6,8 @@ import io
 import numpy as np
 import pytest
 
-from core.live import LiveSimulation
-from core.whole_run import BinnedRecord, Event, EventLog, to_csv
+from live import LiveSimulation
+from whole_run import BinnedRecord, Event, EventLog, to_csv
 
 
 def test_bins_hold_the_mean_of_their_samples_by_hand():
