@@ -1,5 +1,6 @@
 """Command line: ``python -m core reproduce EXPERIMENT [--quick] [--seed N] [--out DIR]
-[--dataset NAME]`` (``--dataset`` for ``classification`` only).
+[--dataset NAME] [--regime ours|paper]`` (``--dataset`` for ``classification`` only,
+``--regime`` for ``self-prediction``, ``fig1`` and ``fig2``).
 
 Also installed as the ``dendritic-microcircuits`` console script.
 
@@ -40,7 +41,7 @@ import threading
 from . import __version__
 from .errors import ConvergenceError, DatasetUnavailableError, DivergenceError, FileFormatError
 from .protocols import EXPERIMENTS, get_runner
-from .protocols.common import OutputDirectory, OutputDirectoryError
+from .protocols.common import REGIMES, OutputDirectory, OutputDirectoryError
 
 PROG = "python -m core"
 EXIT_FAILURE = 1
@@ -50,6 +51,8 @@ RUN_FAILURES = (DatasetUnavailableError, FileFormatError, DivergenceError, Conve
                 OSError, ImportError)
 """Exceptions that end a run with exit code 1 and a one-line message (ImportError: scikit-learn,
 optional, is missing for the 8x8 digits)."""
+REGIME_EXPERIMENTS = ("self-prediction", "fig1", "fig2")
+"""The experiments that run in either regime (``--regime``)."""
 SUMMARY_KEYS = ("experiment", "quick", "seed", "run_time_s", "initial_error", "final_error",
                 "baselines", "apical_sq_before", "apical_sq_after", "angles_deg")
 
@@ -71,9 +74,13 @@ def build_parser():
     reproduce.add_argument("--seed", type=_non_negative_int, default=0,
                            help="seed of every random generator (default 0)")
     reproduce.add_argument("--out", default=None,
-                           help="output directory (default: results/EXPERIMENT[-quick]-seedN); "
+                           help="output directory (default: "
+                                "results/EXPERIMENT[-paper][-quick]-seedN); "
                                 "an existing one keeps its other files")
     reproduce.add_argument("--no-progress", action="store_true", help="no progress bar")
+    reproduce.add_argument("--regime", choices=REGIMES, default=None,
+                           help=f"{', '.join(REGIME_EXPERIMENTS)} only: our calibrated values "
+                                "(default) or the paper's (SM?) values at the paper's horizon")
     reproduce.add_argument("--dataset", choices=sorted(DATASETS), default=None,
                            help="classification only: data set (default: digits with --quick, "
                                 "fashion-mnist otherwise; files are looked up in "
@@ -170,19 +177,26 @@ def _ctrl_c_remembered():
 
 def _experiment_options(parser, args):
     """Keyword arguments of the experiment's ``run`` beyond ``quick``, ``seed`` and progress."""
-    if args.dataset is None:
-        return {}
-    if args.experiment != "classification":
-        parser.error(f"--dataset applies to the classification experiment only, not to "
-                     f"{args.experiment!r}")
-    return {"dataset": args.dataset}
+    options = {}
+    if args.dataset is not None:
+        if args.experiment != "classification":
+            parser.error(f"--dataset applies to the classification experiment only, not to "
+                         f"{args.experiment!r}")
+        options["dataset"] = args.dataset
+    if args.regime is not None:
+        if args.experiment not in REGIME_EXPERIMENTS:
+            parser.error(f"--regime applies to {', '.join(REGIME_EXPERIMENTS)} only, not to "
+                         f"{args.experiment!r}")
+        options["regime"] = args.regime
+    return options
 
 
 def _out_dir(args):
     # ``is None``, not falsiness: ``--out ""`` is a mistake to report, not a wish for the default.
     if args.out is not None:
         return args.out
-    return f"results/{args.experiment}{'-quick' if args.quick else ''}-seed{args.seed}"
+    regime = "-paper" if args.regime == "paper" else ""
+    return f"results/{args.experiment}{regime}{'-quick' if args.quick else ''}-seed{args.seed}"
 
 
 def _check_dataset(name, quick):
@@ -261,6 +275,8 @@ def _fail(code, message):
 def _print_summary(metrics, paths):
     summary = {key: value for key, value in metrics.items()
                if key in SUMMARY_KEYS and value not in (None, {})}
+    if "regime" in metrics["protocol"]:
+        summary["regime"] = metrics["protocol"]["regime"]
     print(json.dumps(summary, indent=2))
     print(f"wrote {paths['metrics']}" + (f" and {paths['figure']}" if paths["figure"] else ""))
 

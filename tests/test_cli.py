@@ -3,10 +3,11 @@
 import json
 import subprocess
 import sys
+from importlib import import_module
 
 import pytest
 
-from core.cli import main
+from core.cli import REGIME_EXPERIMENTS, _out_dir, build_parser, main
 from core.protocols import EXPERIMENTS
 from core.protocols.common import METRICS_SCHEMA, validate_metrics
 
@@ -163,6 +164,40 @@ def test_dataset_option_is_for_classification_only(capsys):
         main(["reproduce", "theory", "--dataset", "digits"])
     assert exit_info.value.code == 2
     assert "--dataset applies to the classification experiment only" in capsys.readouterr().err
+
+
+def test_regime_option_is_for_the_dynamics_experiments_only(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["reproduce", "theory", "--regime", "paper"])
+    assert exit_info.value.code == 2
+    assert ("--regime applies to self-prediction, fig1, fig2 only, not to 'theory'"
+            in capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("experiment", REGIME_EXPERIMENTS)
+def test_the_paper_regime_runs_the_papers_values(experiment, tmp_path, quick_metrics):
+    """``--regime paper`` runs the experiment's preset as it is (the paper's (SM?) values);
+    the default stays ours, and each run says which it was."""
+    module = import_module(EXPERIMENTS[experiment])
+    out = tmp_path / "paper"
+    assert main(["reproduce", experiment, "--quick", "--regime", "paper", "--out", str(out),
+                 "--no-progress"]) == 0
+    paper = json.loads((out / "metrics.json").read_text())
+    validate_metrics(paper)
+    assert paper["protocol"]["regime"] == "paper"
+    assert quick_metrics(experiment)["protocol"]["regime"] == "ours"
+    preset = module.PRESET.make_parameters().values()
+    for name in ("theta", "tau_0", "tau_w", "presentation_time", "sigma", "eta_IP", "eta_PP_up"):
+        assert paper["parameters"][name] == preset[name], name
+    assert paper["parameters"]["theta"] == 3.0
+    assert paper["parameters"]["presentation_time"] == 100.0
+
+
+def test_the_default_output_directory_names_the_regime():
+    parser = build_parser()
+    args = parser.parse_args(["reproduce", "fig2", "--quick", "--regime", "paper", "--seed", "4"])
+    assert _out_dir(args) == "results/fig2-paper-quick-seed4"
+    assert _out_dir(parser.parse_args(["reproduce", "fig2"])) == "results/fig2-seed0"
 
 
 def test_classification_reports_an_unavailable_data_set_in_one_line(tmp_path, monkeypatch,

@@ -95,6 +95,19 @@ def base_metrics(name, quick, seed, layer_sizes, params, protocol, paper, notes)
     }
 
 
+REGIMES = ("ours", "paper")
+"""``--regime`` of self-prediction, fig1 and fig2: ``ours`` runs the values we calibrated so that
+learning shows within seconds (each module says which and why); ``paper`` runs the paper's (SM?)
+values (the presets ``fig-s1``, ``fig1``, ``fig2``: theta = 3, the SM rates, 100 ms patterns,
+tau_0 = 3 ms) at the paper's horizon, so that both can be read side by side."""
+
+
+def check_regime(regime):
+    """Refuse a regime other than :data:`REGIMES` with a message naming it."""
+    if regime not in REGIMES:
+        raise ValueError(f"regime must be one of {list(REGIMES)}, got {regime!r}")
+
+
 METRICS_FILE = "metrics.json"
 FIGURE_FILE = "figure.html"
 RESULT_FILES = (FIGURE_FILE, METRICS_FILE)

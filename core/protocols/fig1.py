@@ -16,12 +16,20 @@ import numpy as np
 
 from ..simulate.dynamics import run as simulate
 from .tasks import Association
-from .common import Result, Stopwatch, base_metrics, holoviews, progress
+from .common import Result, Stopwatch, base_metrics, check_regime, holoviews, progress
 from .configuration import Preset, Scenario
 
 QUICK = dict(settle_ms=200.0, nudged_ms=1500.0, released_ms=300.0)
 FULL = dict(settle_ms=200.0, nudged_ms=5000.0, released_ms=1000.0)
 REGIME = dict(theta=0.0, eta_PP_up=[0.2, 0.2], eta_IP=[0.2])
+"""Our regime: what differs from preset ``fig1``, the paper's (SM?) values (``--regime paper``
+runs the preset as it is, with the same phases)."""
+NOTES = {
+    "ours": "theta = 0 and rates 0.2/ms are ours (see the module docstring); sigma = 0.1 as the "
+            "paper's (SM?) value.",
+    "paper": "Preset fig1: the paper's (SM?) values (theta = 3, the SM rates, sigma = 0.1); "
+             "compare with --regime ours.",
+}
 TARGET_OFFSET = 2.0
 RECORD_EVERY = 10  # 1 ms
 
@@ -64,11 +72,12 @@ def run_protocol(net, phases, show_progress):
     return {key: np.concatenate(value) for key, value in samples.items()}
 
 
-def run(quick=False, seed=0, show_progress=True):
-    """The Fig. 1 protocol; see the module docstring."""
+def run(quick=False, seed=0, show_progress=True, regime="ours"):
+    """The Fig. 1 protocol; see the module docstring and :data:`~core.protocols.common.REGIMES`."""
+    check_regime(regime)
     clock = Stopwatch()
     setup = QUICK if quick else FULL
-    net = PRESET.make_network(seed=seed, **REGIME)
+    net = PRESET.make_network(seed=seed, **(REGIME if regime == "ours" else {}))
     association = Association.near_output(net, seed=seed + 1, offset=TARGET_OFFSET)
     target = association.target_potential
     net.present(association.input_rates, target)
@@ -87,12 +96,12 @@ def run(quick=False, seed=0, show_progress=True):
 
     metrics = base_metrics(
         "fig1", quick, seed, net.sizes, net.params,
-        protocol={**setup, "target": f"bottom-up output + U(-{TARGET_OFFSET}, {TARGET_OFFSET})",
+        protocol={"regime": regime, **setup,
+                  "target": f"bottom-up output + U(-{TARGET_OFFSET}, {TARGET_OFFSET})",
                   "record_every_ms": RECORD_EVERY * net.params.dt},
         paper={"apical_error": "appears in layer 1 when the target appears, then vanishes as "
                                "W^PP_{1,0} learns", "time_axis_ms": [0, 1500]},
-        notes="theta = 0 and rates 0.2/ms are ours (see the module docstring); sigma = 0.1 as "
-              "the paper's (SM?) value.")
+        notes=NOTES[regime])
     metrics["apical_sq_before"] = window(t_on - 100, t_on)
     metrics["apical_sq_after"] = window(t_off - 100, t_off)
     metrics["initial_error"] = output_error(t_on + 20, t_on + 70)

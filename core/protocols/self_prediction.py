@@ -22,7 +22,7 @@ from ..simulate.compartments import mean_squared_apical
 from ..simulate.dynamics import run_patterns
 from ..model.network import Network
 from ..model.parameters import ModelParameters
-from .common import Result, Stopwatch, base_metrics, holoviews, progress
+from .common import Result, Stopwatch, base_metrics, check_regime, holoviews, progress
 from .configuration import Preset, Scenario
 
 QUICK = dict(sizes=(30, 20, 10), presentations=1200, batch=10, presentation_time=10.0, sigma=0.0)
@@ -32,6 +32,21 @@ QUICK = dict(sizes=(30, 20, 10), presentations=1200, batch=10, presentation_time
 FULL = dict(sizes=(30, 50, 10), presentations=3000, batch=10, presentation_time=10.0, sigma=0.1)
 REGIME = dict(theta=0.0, learn_PP_up=False, eta_IP=[10.0], eta_PI=[10.0], tau_0=1.0)
 INPUT_HIGH = 3.0
+PAPER = dict(sizes=(30, 50, 10), presentations=10000, batch=1, presentation_time=100.0,
+             input_high=1.0)
+PAPER_QUICK = dict(sizes=(30, 20, 10), presentations=24, batch=1, presentation_time=100.0,
+                   input_high=1.0)
+"""``--regime paper``: preset ``fig-s1``'s (SM?) values (theta = 3, eta^IP = 0.0002375,
+eta^PI = 0.0005, sigma = 0.1, tau_0 = 3 ms), one pattern U(0, 1) at a time for 100 ms; 10^4
+patterns, the horizon of Fig. 2's x-axis (the paper gives none for Fig. S1)."""
+NOTES = {
+    "ours": "Rates 10/ms and theta = 0 are ours: with the paper's theta = 3 and (SM?) rates "
+            "(eta_IP = 0.0002375, eta_PI = 0.0005) the interneuron rates barely vary and the "
+            "lateral weights converge only along their mean direction within any affordable run "
+            "(run --regime paper).",
+    "paper": "Preset fig-s1: the paper's (SM?) values, one pattern at a time; compare with "
+             "--regime ours.",
+}
 
 PRESET = Preset(
     name="fig-s1", title="Fig. S1: learning the self-predicting state",
@@ -67,36 +82,42 @@ def _evaluate(net, test_inputs):
     return mean_squared_apical(settled), interneuron_mismatch(settled)
 
 
-def run(quick=False, seed=0, show_progress=True):
-    """Learn the self-predicting state from random lateral weights; see the module docstring."""
+def run(quick=False, seed=0, show_progress=True, regime="ours"):
+    """Learn the self-predicting state from random lateral weights; see the module docstring
+    and :data:`~core.protocols.common.REGIMES`."""
+    check_regime(regime)
     clock = Stopwatch()
-    setup = QUICK if quick else FULL
-    params = ModelParameters(sigma=setup["sigma"], presentation_time=setup["presentation_time"],
-                             **REGIME)
+    if regime == "ours":
+        setup = {**(QUICK if quick else FULL), "input_high": INPUT_HIGH}
+        params = ModelParameters(sigma=setup["sigma"],
+                                 presentation_time=setup["presentation_time"], **REGIME)
+    else:
+        setup = PAPER_QUICK if quick else PAPER
+        params = PRESET.make_parameters(presentation_time=setup["presentation_time"])
     net = Network(setup["sizes"], params, seed=seed)
+    input_high = setup["input_high"]
     rng = np.random.default_rng(seed + 1)
-    test_inputs = rng.uniform(0, INPUT_HIGH, (200, setup["sizes"][0]))
+    test_inputs = rng.uniform(0, input_high, (200, setup["sizes"][0]))
     before = _evaluate(net, test_inputs)
     n_checks = 12 if quick else 30
     per_check = setup["presentations"] // n_checks
     history = [(0.0, *before)]
     for _ in progress(range(n_checks), desc="self-prediction", enabled=show_progress):
-        patterns = rng.uniform(0, INPUT_HIGH, (per_check, setup["batch"], setup["sizes"][0]))
+        patterns = rng.uniform(0, input_high, (per_check, setup["batch"], setup["sizes"][0]))
         run_patterns(net, patterns)
         history.append((net.state.time, *_evaluate(net, test_inputs)))
     after = history[-1][1:]
 
     metrics = base_metrics(
         "self-prediction", quick, seed, setup["sizes"], params,
-        protocol={**{k: v for k, v in setup.items() if k != "sizes"},
+        protocol={"regime": regime,
+                  **{k: v for k, v in setup.items() if k not in ("sizes", "input_high")},
                   "patterns": per_check * n_checks * setup["batch"],
-                  "inputs": f"U(0, {INPUT_HIGH})", "evaluation": "200 unseen patterns, exact "
+                  "inputs": f"U(0, {input_high})", "evaluation": "200 unseen patterns, exact "
                   "fixed point, sigma = 0"},
         paper={"apical_potentials": "fall silent", "interneurons": "mimic the next layer",
                "W_PI": "= -W^PP_{k,k+1}"},
-        notes="Rates 10/ms and theta = 0 are ours: with the paper's theta = 3 and (SM?) rates "
-              "(eta_IP = 0.0002375, eta_PI = 0.0005) the interneuron rates barely vary and the "
-              "lateral weights converge only along their mean direction within any affordable run.")
+        notes=NOTES[regime])
     metrics["apical_sq_before"], metrics["apical_sq_after"] = before[0], after[0]
     metrics["measurements"] = {
         "apical_sq_reduction": before[0] / after[0],
