@@ -1,6 +1,7 @@
 """Command line: ``python -m core reproduce EXPERIMENT [--quick] [--seed N] [--out DIR]
-[--dataset NAME] [--regime ours|paper]`` (``--dataset`` for ``classification`` only,
-``--regime`` for ``self-prediction``, ``fig1`` and ``fig2``).
+[--dataset NAME] [--regime ours|paper] [--set NAME=VALUE]...`` (``--dataset`` for
+``classification`` only, ``--regime`` and ``--set`` for ``self-prediction``, ``fig1`` and
+``fig2``).
 
 Also installed as the ``dendritic-microcircuits`` console script.
 
@@ -75,9 +76,14 @@ def build_parser():
                            help="seed of every random generator (default 0)")
     reproduce.add_argument("--out", default=None,
                            help="output directory (default: "
-                                "results/EXPERIMENT[-paper][-quick]-seedN); "
+                                "results/EXPERIMENT[-paper][-NAME=VALUE...][-quick]-seedN); "
                                 "an existing one keeps its other files")
     reproduce.add_argument("--no-progress", action="store_true", help="no progress bar")
+    reproduce.add_argument("--set", action="append", type=parameter_setting, default=[],
+                           metavar="NAME=VALUE", dest="settings",
+                           help=f"{', '.join(REGIME_EXPERIMENTS)} only, repeatable: a model "
+                                "parameter's value instead of the regime's (a list of learning "
+                                "rates as 0.1,0.05; a switch as true or false)")
     reproduce.add_argument("--regime", choices=REGIMES, default=None,
                            help=f"{', '.join(REGIME_EXPERIMENTS)} only: our calibrated values "
                                 "(default) or the paper's (SM?) values at the paper's horizon")
@@ -86,6 +92,38 @@ def build_parser():
                                 "fashion-mnist otherwise; files are looked up in "
                                 f"${data.ENV_DATA_DIR}/NAME/ if that is set)")
     return parser
+
+
+def parameter_setting(text):
+    """``NAME=VALUE`` of ``--set`` as ``(name, value)``, checked against
+    :class:`~core.model.parameters.ModelParameters` (the name, the type and the bounds)."""
+    from .model.parameters import ModelParameters, parameter_names
+
+    name, equals, written = text.partition("=")
+    name = name.strip()
+    if not equals:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    if name not in parameter_names():
+        raise argparse.ArgumentTypeError(
+            f"unknown parameter {name!r}; choose one of {', '.join(parameter_names())}")
+    kind = type(ModelParameters.param[name]).__name__
+    written = written.strip()
+    try:
+        if kind == "PaperRates":
+            value = [float(rate) for rate in written.split(",")]
+        elif kind == "PaperBoolean":
+            value = {"true": True, "false": False}[written.lower()]
+        elif kind == "PaperSelector":
+            value = written
+        else:
+            value = float(written)
+        ModelParameters(**{name: value})
+    except (ValueError, KeyError) as error:
+        detail = str(error) if isinstance(error, ValueError) and "parameter" in str(error) else (
+            "must be a list of numbers such as 0.1,0.05" if kind == "PaperRates" else
+            "must be true or false" if kind == "PaperBoolean" else "must be a number")
+        raise argparse.ArgumentTypeError(f"{name}={written!r}: {detail}") from None
+    return name, value
 
 
 def _non_negative_int(text):
@@ -183,11 +221,14 @@ def _experiment_options(parser, args):
             parser.error(f"--dataset applies to the classification experiment only, not to "
                          f"{args.experiment!r}")
         options["dataset"] = args.dataset
-    if args.regime is not None:
-        if args.experiment not in REGIME_EXPERIMENTS:
-            parser.error(f"--regime applies to {', '.join(REGIME_EXPERIMENTS)} only, not to "
+    for option, given in (("--regime", args.regime is not None), ("--set", args.settings)):
+        if given and args.experiment not in REGIME_EXPERIMENTS:
+            parser.error(f"{option} applies to {', '.join(REGIME_EXPERIMENTS)} only, not to "
                          f"{args.experiment!r}")
+    if args.regime is not None:
         options["regime"] = args.regime
+    if args.settings:
+        options["overrides"] = dict(args.settings)
     return options
 
 
@@ -196,7 +237,15 @@ def _out_dir(args):
     if args.out is not None:
         return args.out
     regime = "-paper" if args.regime == "paper" else ""
-    return f"results/{args.experiment}{regime}{'-quick' if args.quick else ''}-seed{args.seed}"
+    settings = "".join(f"-{name}={_written(value)}" for name, value in args.settings)
+    return (f"results/{args.experiment}{regime}{settings}{'-quick' if args.quick else ''}"
+            f"-seed{args.seed}")
+
+
+def _written(value):
+    if isinstance(value, list):
+        return ",".join(f"{rate:g}" for rate in value)
+    return f"{value:g}" if isinstance(value, float) else str(value).lower()
 
 
 def _check_dataset(name, quick):

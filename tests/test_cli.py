@@ -193,11 +193,46 @@ def test_the_paper_regime_runs_the_papers_values(experiment, tmp_path, quick_met
     assert paper["parameters"]["presentation_time"] == 100.0
 
 
+@pytest.mark.parametrize("setting, message", [
+    ("thta=1", "unknown parameter 'thta'; choose one of g_lk,"),
+    ("theta", "expected NAME=VALUE, got 'theta'"),
+    ("theta=x", "theta='x': must be a number"),
+    ("theta=1e400", "theta='1e400': parameter 'theta' must be a finite number"),
+    ("dt=-1", "dt='-1': parameter 'dt' = -1.0 is out of range; allowed: (0, "),
+    ("eta_IP=0.1,-2", "parameter 'eta_IP' contains -2.0"),
+    ("eta_IP=0.1,", "eta_IP='0.1,': must be a list of numbers such as 0.1,0.05"),
+    ("learn_IP=maybe", "learn_IP='maybe': must be true or false"),
+    ("transfer=linear", "parameter 'transfer' does not accept 'linear'"),
+])
+def test_a_bad_setting_is_refused_before_anything_runs(setting, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["reproduce", "fig2", "--quick", "--set", setting])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_setting_replaces_the_regimes_value(tmp_path):
+    out = tmp_path / "set"
+    assert main(["reproduce", "fig1", "--quick", "--regime", "paper", "--set", "theta=0",
+                 "--set", "eta_PP_up=0.2,0.2", "--set", "learn_IP=false", "--out", str(out),
+                 "--no-progress"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["protocol"]["set"] == {"theta": 0.0, "eta_PP_up": [0.2, 0.2],
+                                          "learn_IP": False}
+    assert metrics["parameters"]["theta"] == 0.0
+    assert metrics["parameters"]["eta_PP_up"] == [0.2, 0.2]
+    assert metrics["parameters"]["learn_IP"] is False
+    assert metrics["parameters"]["tau_0"] == 3.0  # the paper's regime otherwise
+
+
 def test_the_default_output_directory_names_the_regime():
     parser = build_parser()
     args = parser.parse_args(["reproduce", "fig2", "--quick", "--regime", "paper", "--seed", "4"])
     assert _out_dir(args) == "results/fig2-paper-quick-seed4"
     assert _out_dir(parser.parse_args(["reproduce", "fig2"])) == "results/fig2-seed0"
+    args = parser.parse_args(["reproduce", "fig2", "--regime", "paper", "--set", "theta=0",
+                              "--set", "eta_IP=0.5,0.25"])
+    assert _out_dir(args) == "results/fig2-paper-theta=0-eta_IP=0.5,0.25-seed0"
 
 
 def test_classification_reports_an_unavailable_data_set_in_one_line(tmp_path, monkeypatch,

@@ -72,12 +72,14 @@ def run_protocol(net, phases, show_progress):
     return {key: np.concatenate(value) for key, value in samples.items()}
 
 
-def run(quick=False, seed=0, show_progress=True, regime="ours"):
-    """The Fig. 1 protocol; see the module docstring and :data:`~core.protocols.common.REGIMES`."""
+def run(quick=False, seed=0, show_progress=True, regime="ours", overrides=None):
+    """The Fig. 1 protocol; see the module docstring and :data:`~core.protocols.common.REGIMES`
+    (``overrides``: parameter values instead of the regime's, ``--set``)."""
     check_regime(regime)
     clock = Stopwatch()
     setup = QUICK if quick else FULL
-    net = PRESET.make_network(seed=seed, **(REGIME if regime == "ours" else {}))
+    net = PRESET.make_network(seed=seed, **(REGIME if regime == "ours" else {}),
+                              **(overrides or {}))
     association = Association.near_output(net, seed=seed + 1, offset=TARGET_OFFSET)
     target = association.target_potential
     net.present(association.input_rates, target)
@@ -96,7 +98,7 @@ def run(quick=False, seed=0, show_progress=True, regime="ours"):
 
     metrics = base_metrics(
         "fig1", quick, seed, net.sizes, net.params,
-        protocol={"regime": regime, **setup,
+        protocol={"regime": regime, "set": dict(overrides or {}), **setup,
                   "target": f"bottom-up output + U(-{TARGET_OFFSET}, {TARGET_OFFSET})",
                   "record_every_ms": RECORD_EVERY * net.params.dt},
         paper={"apical_error": "appears in layer 1 when the target appears, then vanishes as "

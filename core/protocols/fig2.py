@@ -103,11 +103,13 @@ SCENARIO = Scenario(
     baseline_learning_rate=QUICK["mlp_learning_rate"])
 
 
-def _learners(preset, seed):
+def _learners(preset, seed, overrides=None):
     """The five learners, from the same initial weights: microcircuit, shallow (the paper's),
-    shallow with lateral plasticity, backprop MLP, feedback-alignment MLP."""
-    micro = preset.make_network(seed=seed)
-    shallow, shallow_lateral = preset.make_network(seed=seed), preset.make_network(seed=seed)
+    shallow with lateral plasticity, backprop MLP, feedback-alignment MLP (``overrides``:
+    parameter values instead of the preset's)."""
+    overrides = overrides or {}
+    micro, shallow, shallow_lateral = (preset.make_network(seed=seed, **overrides)
+                                       for _ in range(3))
     for net in (shallow, shallow_lateral):
         rates = validation.per_layer("eta_PP_up", net.params.eta_PP_up, net.n_layers)
         net.params.eta_PP_up = [0.0] * (net.n_layers - 1) + [rates[-1]]
@@ -117,14 +119,15 @@ def _learners(preset, seed):
     return micro, shallow, shallow_lateral, mlp, fa_mlp
 
 
-def run(quick=False, seed=0, show_progress=True, regime="ours"):
+def run(quick=False, seed=0, show_progress=True, regime="ours", overrides=None):
     """Train the five learners on the same patterns; see the module docstring and
-    :data:`~core.protocols.common.REGIMES`."""
+    :data:`~core.protocols.common.REGIMES` (``overrides``: parameter values instead of the
+    regime's, ``--set``)."""
     check_regime(regime)
     clock = Stopwatch()
     setup = SETUPS[regime][quick]
     preset = setup["preset"]
-    micro, shallow, shallow_lateral, mlp, fa_mlp = _learners(preset, seed)
+    micro, shallow, shallow_lateral, mlp, fa_mlp = _learners(preset, seed, overrides)
     task = TeacherTask.random(mlp.transfer, seed=seed + 1000)
     rng = np.random.default_rng(seed + 2000)
     test_inputs = task.inputs(rng, N_TEST)
@@ -154,7 +157,8 @@ def run(quick=False, seed=0, show_progress=True, regime="ours"):
     history = np.array(history)
     metrics = base_metrics(
         "fig2", quick, seed, micro.sizes, micro.params,
-        protocol={"regime": regime, "preset": preset.name, "patterns": per_check * setup["checks"],
+        protocol={"regime": regime, "set": dict(overrides or {}), "preset": preset.name,
+                  "patterns": per_check * setup["checks"],
                   "test_patterns": N_TEST, "teacher": "30-20-10, k10 = 2, k21 = 10, U(-1, 1)",
                   "mlp_learning_rate": setup["mlp_learning_rate"], "mlp_loss": "rate"},
         paper={"microcircuit_vs_shallow": "microcircuit clearly better (shallow: only the output "

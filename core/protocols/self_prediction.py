@@ -82,18 +82,21 @@ def _evaluate(net, test_inputs):
     return mean_squared_apical(settled), interneuron_mismatch(settled)
 
 
-def run(quick=False, seed=0, show_progress=True, regime="ours"):
+def run(quick=False, seed=0, show_progress=True, regime="ours", overrides=None):
     """Learn the self-predicting state from random lateral weights; see the module docstring
-    and :data:`~core.protocols.common.REGIMES`."""
+    and :data:`~core.protocols.common.REGIMES` (``overrides``: parameter values instead of the
+    regime's, ``--set``)."""
     check_regime(regime)
     clock = Stopwatch()
     if regime == "ours":
         setup = {**(QUICK if quick else FULL), "input_high": INPUT_HIGH}
-        params = ModelParameters(sigma=setup["sigma"],
-                                 presentation_time=setup["presentation_time"], **REGIME)
+        params = ModelParameters(**{"sigma": setup["sigma"],
+                                    "presentation_time": setup["presentation_time"], **REGIME,
+                                    **(overrides or {})})
     else:
         setup = PAPER_QUICK if quick else PAPER
-        params = PRESET.make_parameters(presentation_time=setup["presentation_time"])
+        params = PRESET.make_parameters(**{"presentation_time": setup["presentation_time"],
+                                           **(overrides or {})})
     net = Network(setup["sizes"], params, seed=seed)
     input_high = setup["input_high"]
     rng = np.random.default_rng(seed + 1)
@@ -110,7 +113,7 @@ def run(quick=False, seed=0, show_progress=True, regime="ours"):
 
     metrics = base_metrics(
         "self-prediction", quick, seed, setup["sizes"], params,
-        protocol={"regime": regime,
+        protocol={"regime": regime, "set": dict(overrides or {}),
                   **{k: v for k, v in setup.items() if k not in ("sizes", "input_high")},
                   "patterns": per_check * n_checks * setup["batch"],
                   "inputs": f"U(0, {input_high})", "evaluation": "200 unseen patterns, exact "
