@@ -120,6 +120,30 @@ def beats_shallow(simulation, patterns=200):
         last["test_error"] < last["shallow_error"]
 
 
+def simulated_for(seconds):
+    """A test: the run's clock has passed ``seconds`` of simulated time."""
+    def reached(simulation):
+        return simulation.network.state.time >= 1000.0 * seconds
+    return reached
+
+
+def nudged_for(seconds):
+    """A test: nudging has been on for ``seconds`` of simulated time since it was last
+    switched on."""
+    def reached(simulation):
+        onset = _nudging_onset(simulation)
+        return (onset is not None and simulation.network.nudging
+                and simulation.network.state.time - onset >= 1000.0 * seconds)
+    return reached
+
+
+def presented(patterns):
+    """A test: the run has presented ``patterns`` patterns."""
+    def reached(simulation):
+        return simulation.patterns_seen >= patterns
+    return reached
+
+
 def sigma_changed(simulation):
     return any(e.kind == "parameter" and e.label.startswith("sigma ")
                for e in simulation.events.events)
@@ -155,6 +179,32 @@ GUIDES = {
              "the hidden layer learns too.", "08_nonlinear_regression", beats_shallow),
         Step("Move the **σ** slider (noise) and watch the learning curve after the green mark.",
              "08_nonlinear_regression", sigma_changed),
+    ],
+    # the paper's regime: the same stories with the paper's (SM?) values, to compare with ours
+    "fig-s1-paper": [
+        Step("Press **▶ Play**: the lateral weights learn at the SM's rates (η^IP = 0.0002375, "
+             "η^PI = 0.0005 per ms; the Fig. S1 scenario uses 3 per ms).",
+             "05_self_predicting_state", played),
+        Step("Let it run 30 s of simulated time (the status line's clock) and compare the red "
+             "curve with the **Fig. S1** scenario's: at θ = 3 most neurons sit near their floor "
+             "rate.", "05_self_predicting_state", simulated_for(30)),
+    ],
+    "fig1-paper": [
+        Step("Press **▶ Play**: the network starts self-predicting.",
+             "06_errors_in_apical_dendrites", played),
+        Step("Switch **nudging on**: the target pulls the output (a green mark appears).",
+             "06_errors_in_apical_dendrites", nudging_on),
+        Step("Keep nudging on for 10 s of simulated time and compare how the apical error fades "
+             "with the **Fig. 1** scenario: the SM's η^PP_{1,0} = 0.0011875 per ms is 170× "
+             "smaller than ours.", "06_errors_in_apical_dendrites", nudged_for(10)),
+    ],
+    "fig2-paper": [
+        Step("Press **▶ Play**: the teacher task of Fig. 2 with the paper's values.",
+             "08_nonlinear_regression", played),
+        Step("After 300 patterns (30 s of simulated time), compare the learning curve with the "
+             "**Fig. 2** scenario's: at θ = 3 the outputs and targets sit near the floor rate "
+             "and the SM's forward rates are 200-420× below ours.",
+             "08_nonlinear_regression", presented(300)),
     ],
 }
 """The guided path of each scenario."""

@@ -100,3 +100,21 @@ def test_every_scenario_has_a_guided_path_pointing_to_an_existing_notebook():
     for steps in guide.GUIDES.values():
         for step in steps:
             assert (notebooks / f"{step.notebook}.ipynb").exists(), step.notebook
+
+
+def test_the_paper_regimes_steps_tick_by_the_clock_nudging_and_patterns():
+    run = _run_with([1e-4] * 3)
+    run.network.nudging = False
+    run.patterns_seen = 299
+    run.network.state.time = 29_999.0
+    assert not guide.simulated_for(30)(run) and not guide.presented(300)(run)
+    run.network.state.time, run.patterns_seen = 30_000.0, 300
+    assert guide.simulated_for(30)(run) and guide.presented(300)(run)
+    nudged = _run_with([1e-4] * 3, [(20_000.0, "nudging", "nudging on")])
+    nudged.network.nudging = True
+    nudged.network.state.time = 29_999.0
+    assert not guide.nudged_for(10)(nudged)
+    nudged.network.state.time = 30_000.0
+    assert guide.nudged_for(10)(nudged)
+    nudged.network.nudging = False  # switched off again: not nudging for 10 s any more
+    assert not guide.nudged_for(10)(nudged)

@@ -248,3 +248,19 @@ def test_forward_change_is_the_relative_distance_from_the_first_forward_weights(
     assert sim.measure()["forward_change"][0] == 0.0
     sim.network.weights.W_up[1][:] = 1.5 * W0  # by hand: ||0.5 W0|| / ||W0|| = 0.5
     assert sim.measure()["forward_change"][0] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("name", ["fig-s1", "fig1", "fig2"])
+def test_each_scenario_has_a_twin_in_the_papers_regime(name):
+    """The paper's scenario runs its figure's preset as it is: the paper's (SM?) values (theta =
+    3, the SM rates, 100 ms patterns), the same task and switches as ours."""
+    from core.protocols.presets import get_preset
+
+    ours, paper = SCENARIOS[name], SCENARIOS[f"{name}-paper"]
+    expected = get_preset(paper.preset).make_parameters().values()
+    sim = LiveSimulation(paper.name, seed=0)
+    assert sim.network.params.values() == expected
+    assert expected["theta"] == 3.0 and expected["presentation_time"] == 100.0
+    assert (paper.task, paper.nudging, paper.learns_without_target) == \
+        (ours.task, ours.nudging, ours.learns_without_target)
+    assert sim.network.params.values() != LiveSimulation(name, seed=0).network.params.values()

@@ -12,6 +12,8 @@ floor rate and nothing visibly learns within seconds; :math:`\theta = 0` and rat
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from ..simulate.dynamics import run as simulate
@@ -55,6 +57,13 @@ SCENARIO = Scenario(
     preset=PRESET.name, overrides=dict(REGIME), task="association",
     target_offset=TARGET_OFFSET, nudging=False,
     baseline_learning_rate=5.0, learns_without_target=False)
+PAPER_SCENARIO = dataclasses.replace(
+    SCENARIO, name="fig1-paper",
+    title="Fig. 1 in the paper's regime: θ = 3, the SM rates",
+    description="The same association with the paper's (SM?) values, preset fig1. Switch "
+                "nudging on and compare the apical error and how fast it fades with the Fig. 1 "
+                "scenario, whose regime is ours.",
+    overrides={})
 
 
 def run_protocol(net, phases, show_progress):

@@ -14,6 +14,8 @@ along their mean direction; we use :math:`\theta = 0`, inputs :math:`U(0, 3)` an
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from ..simulate import steady_state
@@ -70,6 +72,13 @@ SCENARIO = Scenario(
     overrides=dict(REGIME, eta_IP=[3.0], eta_PI=[3.0],
                    presentation_time=QUICK["presentation_time"], sigma=0.0),
     nudging=False, input_range=(0.0, INPUT_HIGH))
+PAPER_SCENARIO = dataclasses.replace(
+    SCENARIO, name="fig-s1-paper",
+    title="Fig. S1 in the paper's regime: θ = 3, the SM rates, 100 ms patterns",
+    description="The same learning of the lateral weights with the paper's (SM?) values, "
+                "preset fig-s1, inputs U(0, 1). Compare how fast the apical potentials fall "
+                "silent with the Fig. S1 scenario, whose regime is ours.",
+    overrides={}, input_range=(0.0, 1.0))
 
 
 def interneuron_mismatch(comp):
