@@ -25,7 +25,8 @@ import numpy as np
 from core.simulate import compiled
 from core.model import validation
 from core.protocols.baselines import MLP, cosine_similarity, forward_feedback_angle
-from core.simulate.dynamics import Recording, presentation_steps, run
+from core.simulate.dynamics import presentation_steps, run
+from core.simulate.recording import Recording
 from core.errors import DivergenceError
 from core.simulate.plasticity import RATES, rate_count
 from core.protocols.presets import SCENARIOS, get_preset, get_scenario  # noqa: F401 (SCENARIOS)

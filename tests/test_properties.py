@@ -22,7 +22,8 @@ from hypothesis.extra import numpy as hnp
 from core.model import equations, transfer, validation
 from core.simulate import steady_state
 from core.io import storage
-from core.simulate.dynamics import BACKENDS, Recording, run, run_patterns
+from core.simulate.dynamics import BACKENDS, run, run_patterns
+from core.simulate.recording import Recording
 from core.errors import ConvergenceError, DivergenceError, FileFormatError
 from live import SCENARIOS, LiveSimulation
 from core.model.network import Network

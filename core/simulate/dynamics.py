@@ -1,5 +1,5 @@
-r"""Running the full time-continuous dynamics: blocks of Euler-Maruyama steps, recordings and
-divergence checks.
+r"""Running the full time-continuous dynamics: blocks of Euler-Maruyama steps on the chosen back
+end, with recordings (:mod:`.recording`) and divergence checks (:mod:`.divergence`).
 
 The step itself is :func:`core.simulate.euler.advance` (written once; :mod:`core.simulate.twins` compiles the
 same source). :func:`run` cuts a run into blocks (at most :data:`MAX_BLOCK` steps, and at every
@@ -9,19 +9,16 @@ nothing diverged. How a run is cut does not change its trajectory.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from . import euler, twins
 from ..model import validation
 from .context import model_context
-from .compartments import compartments, mean_squared_apical
-from ..model.equations import basal_attenuation, euler_stability_bound, interneuron_attenuation
-from .divergence import RUNAWAY, first_runaway, runaway_potential
-from ..errors import DivergenceError
+from .compartments import compartments
+from ..model.equations import basal_attenuation, interneuron_attenuation
+from .divergence import check_dendrites, check_finite
 from ..model.layers import MATRICES, apical_conductance
+from .recording import Recording, check_recordable, sample
 
 BACKENDS = ("auto", "numpy", "numba")
 MAX_BLOCK = 10_000
@@ -30,69 +27,6 @@ long enough that a block's fixed cost (the checks and, with numba, handing the n
 compiled step) is a small part of it (benchmarks/README.md, "Design figures")."""
 LONGEST_PRESENTATION = 2.0 ** 62
 """Most Euler steps one pattern is shown for (:func:`presentation_steps`), far beyond any run."""
-
-_RECORDABLE = re.compile(r"^(u_P|u_I|v_B|v_A|v_I|v_TD|r_P|r_I)(\d+)$|^(u_target|r_input|apical_sq)$")
-
-
-@dataclass
-class Recording:
-    """Quantities recorded during :func:`run`, sampled every ``record_every`` steps.
-
-    Attributes
-    ----------
-    time : ndarray, shape (n_samples,)
-        Simulated time (ms) at each sample (after the step).
-    values : dict[str, ndarray]
-        ``values[name]`` has shape ``(n_samples, B, n)`` for population quantities and
-        ``(n_samples,)`` for ``"apical_sq"``.
-    """
-
-    time: np.ndarray
-    values: dict = field(default_factory=dict)
-
-    def __getitem__(self, name):
-        return self.values[name]
-
-    @staticmethod
-    def concatenate(recordings):
-        """Join recordings of consecutive runs into one."""
-        recordings = [r for r in recordings if len(r.time)]
-        if not recordings:
-            return Recording(time=np.zeros(0))
-        names = recordings[0].values
-        return Recording(time=np.concatenate([r.time for r in recordings]),
-                         values={n: np.concatenate([r.values[n] for r in recordings]) for n in names})
-
-
-def check_recordable(names, sizes):
-    """Validate names like ``"v_A1"``, ``"u_P2"``, ``"u_target"``, ``"apical_sq"`` for a network."""
-    if isinstance(names, str) or not hasattr(names, "__iter__"):
-        raise ValueError(f"record must be a list of names such as ['v_A1', 'apical_sq'], got "
-                         f"{names!r}")
-    N = len(sizes) - 1
-    layers = {"u_P": range(1, N + 1), "v_B": range(1, N + 1), "r_P": range(0, N + 1),
-              "u_I": range(1, N), "v_A": range(1, N), "v_I": range(1, N), "v_TD": range(1, N),
-              "r_I": range(1, N)}
-    for name in names:
-        match = _RECORDABLE.match(name) if isinstance(name, str) else None
-        if match is None or (match.group(1) and int(match.group(2)) not in layers[match.group(1)]):
-            raise ValueError(
-                f"record: {name!r} is not recordable in a network with layers 0..{N}; use "
-                "u_P<k>, v_B<k>, r_P<k> (k=1..N), u_I<k>, v_A<k>, v_I<k>, v_TD<k>, r_I<k> "
-                "(hidden k), u_target, r_input or apical_sq")
-    return tuple(names)
-
-
-def _sample(net, comp, name):
-    if name == "apical_sq":
-        return mean_squared_apical(comp)
-    if name == "u_target":
-        return net.state.u_target.copy()
-    if name == "r_input":
-        return net.state.r_input.copy()
-    match = _RECORDABLE.match(name)
-    return getattr(comp, match.group(1))[int(match.group(2))].copy()
-
 
 def context(net):
     """:func:`model_context`, with ``dt`` checked against the Euler stability bound (what the
@@ -200,56 +134,6 @@ def _steps_until_learning(net, ctx, block):
     return max(1, int(steps)) if steps < block else block
 
 
-_POTENTIAL_LABELS = {"u_P": "pyramidal potential u_P", "u_I": "interneuron potential u_I",
-                     "v_B": "basal potential v_B", "v_A": "apical potential v_A",
-                     "v_I": "interneuron dendritic potential v_I",
-                     "v_TD": "top-down potential v_TD"}
-
-
-def _check_finite(net, before, first_step, n_steps, ctx):
-    # One reduction per array (this runs after every block, also in the dashboard's short
-    # blocks): a sum is non-finite when any entry is (or when entries near 1e308 overflow it,
-    # which is divergence as well).
-    runaway = runaway_potential(net.state.u_P, net.state.u_I)
-    if runaway is not None:
-        name, k = runaway
-        _restore_and_raise(net, before, first_step, n_steps, ctx,
-                           f"{_POTENTIAL_LABELS[name]} of layer {k}")
-    for name, k, W in net.weights.items():
-        if not np.isfinite(W.sum()):
-            _restore_and_raise(net, before, first_step, n_steps, ctx, f"weights {name} of layer {k}")
-
-
-def _check_dendrites(net, before, first_step, n_steps, ctx, comp):
-    # Weights that run away (a learning rate too large for them) need not move the somata -- the
-    # apical input with g_A = 0, the interneuron dendrite with g_D = 0 -- while the dendritic
-    # potentials they make are recorded; checked only where they are computed anyway.
-    runaway = first_runaway((("v_B", comp.v_B), ("v_A", comp.v_A), ("v_I", comp.v_I),
-                              ("v_TD", comp.v_TD)))
-    if runaway is not None:
-        name, k = runaway
-        _restore_and_raise(net, before, first_step, n_steps, ctx,
-                           f"{_POTENTIAL_LABELS[name]} of layer {k}")
-
-
-def _restore_and_raise(net, before, first_step, n_steps, ctx, where):
-    weights, state = before
-    biggest = net.weights.largest_magnitude()
-    net.weights.assign(weights)  # into the same arrays: whoever holds them sees the restored values
-    net.state.assign(state)
-    p = ctx.p
-    bound = euler_stability_bound(p.g_lk, p.g_B, p.g_A, p.g_D, p.g_som)
-    raise DivergenceError(
-        f"simulation diverged between step {first_step} and {first_step + n_steps} "
-        f"(t = {first_step * p.dt:g}..{(first_step + n_steps) * p.dt:g} ms): {where} became "
-        f"non-finite or exceeded {RUNAWAY:g} (largest weight then {biggest:.3g}). Likely causes: "
-        f"learning rates too large for these weights (eta_PP_up={p.eta_PP_up}, eta_IP={p.eta_IP}, "
-        f"eta_PI={p.eta_PI}), feedback too strong (g_A={p.g_A}, g_som={p.g_som}, large "
-        f"top-down/interneuron weights) or noise too strong (sigma={p.sigma}); dt = {p.dt} ms "
-        f"against the stability bound {bound:.3g} ms. Reduce the learning rates, weight scales, "
-        "sigma or dt. The network was restored to its state before these steps.")
-
-
 def run(net, n_steps, *, record=(), record_every=1, learning=True, backend="auto"):
     r"""Advance the full dynamics of ``net`` by ``n_steps`` Euler-Maruyama steps.
 
@@ -300,18 +184,18 @@ def run(net, n_steps, *, record=(), record_every=1, learning=True, backend="auto
         learn_from = _steps_until_learning(net, ctx, block) if learning else block
         before = (net.weights.copy(), net.state.copy())
         first = net.state.steps
-        with np.errstate(over="ignore", invalid="ignore"):  # reported by _check_finite
+        with np.errstate(over="ignore", invalid="ignore"):  # reported by check_finite
             _advance(net, ctx, block, learn_from, advance)
-            _check_finite(net, before, first, block, ctx)  # (whose sums may meet inf - inf)
+            check_finite(net, before, first, block, ctx)  # (whose sums may meet inf - inf)
         done += block
         if record and net.state.steps % record_every == 0:
-            with np.errstate(over="ignore", invalid="ignore"):  # reported by _check_dendrites
+            with np.errstate(over="ignore", invalid="ignore"):  # reported by check_dendrites
                 comp = compartments(net.weights, net.state.u_P, net.state.u_I, net.state.r_input,
                                     ctx.phi.phi)
-            _check_dendrites(net, before, first, block, ctx, comp)
+            check_dendrites(net, before, first, block, ctx, comp)
             times.append(net.state.time)
             for name in record:
-                samples[name].append(_sample(net, comp, name))
+                samples[name].append(sample(net, comp, name))
     return Recording(time=np.asarray(times, dtype=float),
                      values={name: np.asarray(v) for name, v in samples.items()})
 
