@@ -27,7 +27,8 @@ import threading
 import types
 
 _lock = threading.Lock()
-_built = {}  # key (see _key) -> twin of core.simulate.euler.advance
+_built = {}  # key (see _key) -> (twin of core.simulate.euler.advance, its watch list)
+_latest = None  # the (twin, watch list) used last
 KEPT = 4
 """Sets of twins kept (each compiled on first use): switching an equation back and forth, as a
 notebook or a test does, reuses them instead of compiling again."""
@@ -52,6 +53,13 @@ def _key():
 
 
 def _twin_of_advance():
+    global _latest
+    latest = _latest
+    # the fast path of every block: the names the last twins were built from still hold the
+    # same functions (a few dozen lookups, where _key reads every function of three modules)
+    if latest is not None and all(namespace.get(name) is value
+                                  for namespace, name, value in latest[1]):
+        return latest[0]
     from . import euler  # noqa: F401 -- loads every module of SOURCES
 
     key = _key()
@@ -59,8 +67,10 @@ def _twin_of_advance():
         if key not in _built:
             if len(_built) >= KEPT:  # the oldest set goes (dicts keep their insertion order)
                 del _built[next(iter(_built))]
-            _built[key] = _Twins().function(sys.modules[STEP].advance)
-        return _built[key]
+            twins = _Twins()
+            _built[key] = (twins.function(twins.root), tuple(twins.watched.values()))
+        _latest = _built[key]
+        return _latest[0]
 
 
 class _Twins:
@@ -74,6 +84,9 @@ class _Twins:
         self.functions = {}
         self.modules = {}
         self.defined = {}  # module name -> the function names its source defines
+        # (namespace, name, value) of every name the twins are built from, by (namespace, name)
+        self.watched = {}
+        self._watch(vars(sys.modules[STEP]), "advance", self.root)
         reached = self._reach([sys.modules[STEP].advance])
         self.cache = all(_in_its_module(f) for f in reached)
         digest = hashlib.sha1()
@@ -91,11 +104,18 @@ class _Twins:
             seen.add(function)
             for name, value in function.__globals__.items():
                 if self._twinned(function, name, value):
+                    self._watch(function.__globals__, name, value)
                     stack.append(value)
                 elif _is_core_module(value):
-                    stack.extend(v for v in vars(value).values()
-                                 if isinstance(v, types.FunctionType))
+                    self._watch(function.__globals__, name, value)
+                    for attribute, v in vars(value).items():
+                        if isinstance(v, types.FunctionType):
+                            self._watch(vars(value), attribute, v)
+                            stack.append(v)
         return seen
+
+    def _watch(self, namespace, name, value):
+        self.watched[id(namespace), name] = (namespace, name, value)
 
     def _twinned(self, caller, name, value):
         """Whether the global ``name`` of ``caller`` gets a twin: a function of the package, or
