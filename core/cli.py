@@ -60,7 +60,7 @@ SUMMARY_KEYS = ("experiment", "quick", "seed", "run_time_s", "initial_error", "f
 
 def build_parser():
     from .io import data
-    from .protocols.classification import DATASETS
+    from .protocols.classification import DATASETS, STEADY_STATE_FORMS
 
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -91,6 +91,11 @@ def build_parser():
                            help="classification only: data set (default: digits with --quick, "
                                 "fashion-mnist otherwise; files are looked up in "
                                 f"${data.ENV_DATA_DIR}/NAME/ if that is set)")
+    reproduce.add_argument("--steady-state", choices=STEADY_STATE_FORMS, default=None,
+                           dest="steady_state_form",
+                           help="classification only: settle the microcircuits by the "
+                                "self-consistent two passes (default) or as the paper's Sec. 3.4 "
+                                "writes them")
     return parser
 
 
@@ -216,11 +221,13 @@ def _ctrl_c_remembered():
 def _experiment_options(parser, args):
     """Keyword arguments of the experiment's ``run`` beyond ``quick``, ``seed`` and progress."""
     options = {}
-    if args.dataset is not None:
+    for option, name in (("--dataset", "dataset"), ("--steady-state", "steady_state_form")):
+        if getattr(args, name) is None:
+            continue
         if args.experiment != "classification":
-            parser.error(f"--dataset applies to the classification experiment only, not to "
+            parser.error(f"{option} applies to the classification experiment only, not to "
                          f"{args.experiment!r}")
-        options["dataset"] = args.dataset
+        options[name] = getattr(args, name)
     for option, given in (("--regime", args.regime is not None), ("--set", args.settings)):
         if given and args.experiment not in REGIME_EXPERIMENTS:
             parser.error(f"{option} applies to {', '.join(REGIME_EXPERIMENTS)} only, not to "

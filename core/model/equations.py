@@ -329,6 +329,34 @@ def interneuron_soma_steady_state(dendritic_potential, u_next, g_lk, g_D, g_som)
     return (g_D * dendritic_potential + g_som * u_next) / total
 
 
+def mixing_factor(g_lk, g_own, g_other):
+    r"""The weight :math:`\lambda` of a soma's second input in the paper's simplified steady
+    state (Sec. 3.4): the share of its total conductance that the second input brings,
+
+    .. math:: \lambda = \frac{g_\mathrm{other}}{g_\mathrm{lk} + g_\mathrm{own} + g_\mathrm{other}}
+
+    :math:`\lambda_k` of a hidden pyramid: ``g_own`` :math:`= g_B`, ``g_other`` :math:`= g_A`;
+    :math:`\lambda_N` of the output: :math:`g_B` and :math:`g_\mathrm{som}`; :math:`\lambda_I` of an
+    interneuron: :math:`g_D` and :math:`g_\mathrm{som}`.
+    """
+    return g_other / total_conductance("the mixing factor lambda", g_lk=g_lk, g_own=g_own,
+                                       g_other=g_other)
+
+
+def mixed_potential(own_potential, other_input, mixing):
+    r"""A soma of the paper's simplified steady state (Sec. 3.4), as its text writes it:
+
+    .. math:: u = (1 - \lambda)\,v + \lambda\,x
+
+    with :math:`v` the potential of the soma's own dendrite (:math:`v^P_{B,k}` or :math:`v^I_k`),
+    :math:`x` its second input (the apical potential, the target, or the next layer's potential)
+    and :math:`\lambda` from :func:`mixing_factor`. Unlike the fixed points above it gives the
+    leak no share: with :math:`\lambda = 0` the soma takes its dendrite's potential, not the
+    attenuated :math:`\hat v`.
+    """
+    return (1.0 - mixing) * own_potential + mixing * other_input
+
+
 # --------------------------------------------------------------------------------------------
 # Plasticity (Eqs. 6-10)
 # --------------------------------------------------------------------------------------------

@@ -89,6 +89,8 @@ DATASETS = {
 
 DEFAULT_DATASET = {True: "digits", False: "fashion-mnist"}  # by ``quick``
 BATCH_SIZE = 10
+STEADY_STATE_FORMS = ("two_pass", "literal_two_pass")
+"""``--steady-state``: the forms of :mod:`core.simulate.steady_state` a run can learn with."""
 TARGET_RATES = (0.1, 0.8)
 LEARNERS = ("microcircuit", "backprop_mlp", "single_layer", "frozen_hidden_to_hidden")
 N_ANGLE_IMAGES = 100
@@ -143,11 +145,11 @@ def make_learners(preset, seed):
             "single_layer": single, "frozen_hidden_to_hidden": frozen}
 
 
-def _train_batch(learner, inputs, target_rates, target_potentials, mlp_learning_rate):
+def _train_batch(learner, inputs, target_rates, target_potentials, mlp_learning_rate, method):
     if isinstance(learner, MLP):
         learner.train_batch(inputs, target_rates, mlp_learning_rate)
     else:
-        steady_state.train_batch(learner, inputs, target_potentials, method="two_pass")
+        steady_state.train_batch(learner, inputs, target_potentials, method=method)
 
 
 def _predict(learner, inputs):
@@ -172,8 +174,10 @@ def per_update_rates(params, n_layers):
             for name in ("W_up", "W_IP")}
 
 
-def train(learners, split, n_train, epochs, mlp_learning_rate, rng, *, show_progress=True):
-    r"""Train every learner on the same shuffled mini-batches of the first ``n_train`` images.
+def train(learners, split, n_train, epochs, mlp_learning_rate, rng, *, show_progress=True,
+          method="two_pass"):
+    r"""Train every learner on the same shuffled mini-batches of the first ``n_train`` images
+    (the microcircuits settled by :func:`core.simulate.steady_state.train_batch`'s ``method``).
 
     The microcircuits get the target potentials
     :math:`u^\mathrm{trgt} = \varphi^{-1}(r^\mathrm{trgt})`, the MLP the target rates
@@ -207,7 +211,7 @@ def train(learners, split, n_train, epochs, mlp_learning_rate, rng, *, show_prog
         batch = order[start:start + BATCH_SIZE]
         for learner in learners.values():
             _train_batch(learner, images[batch], target_rates[batch], target_potentials[batch],
-                         mlp_learning_rate)
+                         mlp_learning_rate, method)
         if start + BATCH_SIZE >= n_train:
             epoch_times.append(epoch_clock.elapsed())
             record()
@@ -216,7 +220,7 @@ def train(learners, split, n_train, epochs, mlp_learning_rate, rng, *, show_prog
     return history, epoch_times
 
 
-def run(quick=False, seed=0, show_progress=True, dataset=None):
+def run(quick=False, seed=0, show_progress=True, dataset=None, steady_state_form="two_pass"):
     """Train the four learners epoch by epoch; see the module docstring.
 
     Parameters
@@ -228,12 +232,18 @@ def run(quick=False, seed=0, show_progress=True, dataset=None):
     show_progress : bool
     dataset : {"digits", "fashion-mnist", "mnist"}, optional
         Default: ``"digits"`` with ``quick``, else ``"fashion-mnist"``.
+    steady_state_form : {"two_pass", "literal_two_pass"}
+        How the microcircuits settle: the self-consistent two passes or those of the paper's
+        Sec. 3.4 text (:mod:`core.simulate.steady_state`).
 
     Raises
     ------
     core.errors.DatasetUnavailableError
         When MNIST or Fashion-MNIST is neither on disk nor downloadable.
     """
+    if steady_state_form not in STEADY_STATE_FORMS:
+        raise ValueError(f"steady_state_form must be one of {list(STEADY_STATE_FORMS)}, got "
+                         f"{steady_state_form!r}")
     clock = Stopwatch()
     name = dataset or DEFAULT_DATASET[bool(quick)]
     split = load_split(name)
@@ -245,12 +255,13 @@ def run(quick=False, seed=0, show_progress=True, dataset=None):
     micro = learners["microcircuit"]
     apical_before = _apical_sq(micro, split.test_images)
     history, epoch_times = train(learners, split, n_train, epochs, setup["mlp_learning_rate"],
-                                 np.random.default_rng(seed + 1000), show_progress=show_progress)
+                                 np.random.default_rng(seed + 1000), show_progress=show_progress,
+                                 method=steady_state_form)
     metrics = base_metrics(
         "classification", quick, seed, micro.sizes, micro.params,
         protocol={"dataset": name, "preset": preset.name, "epochs": epochs,
                   "batch_size": BATCH_SIZE, "target_rates": list(TARGET_RATES),
-                  "method": "two_pass", "n_train": int(n_train),
+                  "method": steady_state_form, "n_train": int(n_train),
                   "n_validation": int(split.validation_labels.size),
                   "n_test": int(split.test_labels.size),
                   "mlp_learning_rate": setup["mlp_learning_rate"], "mlp_loss": "rate",

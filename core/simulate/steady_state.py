@@ -10,6 +10,13 @@ r"""Steady states without time stepping (:math:`\sigma = 0`).
   :math:`(1-\lambda_k) v_{B,k} + \lambda_k v_{A,k}`); both agree with the paper's as
   :math:`g_\mathrm{lk} \to 0`. It ignores how the top-down pass changes the bottom-up input of
   the layers above, an error that vanishes as :math:`g_A \to 0`.
+* :func:`literal_two_pass` -- the same two passes as the paper's Sec. 3.4 writes them
+  (:func:`~core.model.equations.mixed_potential`): the bottom-up pass sets :math:`u_k = v_{B,k}`
+  and each soma of the top-down pass is :math:`(1-\lambda) v + \lambda x`. It leaves the leak
+  out of every soma: with :math:`g_\mathrm{lk} > 0` its potentials stay off the fixed point by the
+  leak's share however weak the feedback, and its Eq. 7 updates with them; with
+  :math:`g_\mathrm{lk} = 0` it approaches the fixed point as :math:`\lambda` shrinks, more slowly
+  than :func:`two_pass` (``tests/test_steady_state.py`` measures both).
 * :func:`fixed_point` -- the exact fixed point of the full dynamics (Eqs. 1-5), by fixed-point
   iteration to a tolerance; raises :class:`~core.errors.ConvergenceError` when it does not converge.
 * :func:`train_batch` -- one mini-batch of learning with either solver.
@@ -30,7 +37,7 @@ from ..errors import ConvergenceError, DivergenceError
 from ..model.layers import apical_conductance
 from .plasticity import apply_changes, induction_terms, steady_state_scale
 
-METHODS = ("two_pass", "fixed_point")
+METHODS = ("two_pass", "literal_two_pass", "fixed_point")
 
 
 def _inputs(net, input_rates, target_potential):
@@ -109,6 +116,47 @@ def _two_pass(net, inputs, target, ctx, phi):
         r_I[k] = phi(u_I[k])
         v_A[k] = eq.apical_potential(w.W_down[k], phi(u_P[k + 1]), w.W_PI[k], r_I[k])
         u_P[k] = eq.pyramidal_soma_steady_state(v_B[k], v_A[k], p.g_lk, p.g_B, p.g_A)
+    v_TD = {k: eq.top_down_potential(w.W_down[k], r_up[k + 1]) for k in net.hidden_layers
+            if p.learn_PP_down}
+    return Compartments(u_P=u_P, u_I=u_I, r_P=r_up, r_I=r_I, v_B=v_B, v_TD=v_TD, v_A=v_A, v_I=v_I)
+
+
+def literal_two_pass(net, input_rates, target_potential=None):
+    r"""The two passes of the paper's Sec. 3.4 as its text writes them (see the module docstring
+    for how they differ from :func:`two_pass`), for a batch of patterns.
+
+    1. bottom-up: :math:`u^P_k = v^P_{B,k}` for :math:`k = 1..N`, rates :math:`\varphi(u^P_k)`;
+    2. the output, when nudged: :math:`u^P_N = (1 - \lambda_N) v^P_{B,N} + \lambda_N u^\mathrm{trgt}`;
+    3. for :math:`k = N-1` down to 1: :math:`u^I_k = (1 - \lambda_I) v^I_k + \lambda_I u^P_{k+1}`,
+       :math:`v^P_{A,k}` by Eq. 4, :math:`u^P_k = (1 - \lambda_k) v^P_{B,k} + \lambda_k v^P_{A,k}`.
+
+    Parameters and returns as :func:`two_pass` (``r_P``, ``v_B``, ``v_I``: the bottom-up pass's).
+    """
+    inputs, target = _inputs(net, input_rates, target_potential)
+    ctx = model_context(net)
+    return _literal_two_pass(net, inputs, target, ctx, ctx.phi.phi)
+
+
+def _literal_two_pass(net, inputs, target, ctx, phi):
+    """:func:`literal_two_pass` on validated patterns, with the rate function ``phi``."""
+    p, w, N = ctx.p, net.weights, net.n_layers
+    v_B, r_up = {}, {0: inputs}
+    for k in range(1, N + 1):
+        v_B[k] = eq.basal_potential(w.W_up[k], r_up[k - 1], w.b_up.get(k))
+        r_up[k] = phi(v_B[k])
+    v_I = {k: eq.interneuron_dendritic_potential(w.W_IP[k], r_up[k], w.b_IP.get(k))
+           for k in net.hidden_layers}
+    u_P = dict(v_B)
+    if target is not None:
+        u_P[N] = eq.mixed_potential(v_B[N], target, eq.mixing_factor(p.g_lk, p.g_B, p.g_som))
+    lambda_I = eq.mixing_factor(p.g_lk, p.g_D, p.g_som)
+    lambda_k = eq.mixing_factor(p.g_lk, p.g_B, p.g_A)
+    u_I, r_I, v_A = {}, {}, {}
+    for k in reversed(net.hidden_layers):
+        u_I[k] = eq.mixed_potential(v_I[k], u_P[k + 1], lambda_I)
+        r_I[k] = phi(u_I[k])
+        v_A[k] = eq.apical_potential(w.W_down[k], phi(u_P[k + 1]), w.W_PI[k], r_I[k])
+        u_P[k] = eq.mixed_potential(v_B[k], v_A[k], lambda_k)
     v_TD = {k: eq.top_down_potential(w.W_down[k], r_up[k + 1]) for k in net.hidden_layers
             if p.learn_PP_down}
     return Compartments(u_P=u_P, u_I=u_I, r_P=r_up, r_I=r_I, v_B=v_B, v_TD=v_TD, v_A=v_A, v_I=v_I)
@@ -272,7 +320,7 @@ def train_batch(net, input_rates, target_potential=None, *, method="two_pass", *
 
     Parameters
     ----------
-    method : {"two_pass", "fixed_point"}
+    method : {"two_pass", "literal_two_pass", "fixed_point"}
     **solver_options
         Passed to :func:`fixed_point`.
 
@@ -293,8 +341,11 @@ def train_batch(net, input_rates, target_potential=None, *, method="two_pass", *
     inputs, target = _inputs(net, input_rates, target_potential)
     ctx = model_context(net)
     phi = _RecentRates(ctx.phi.phi, 8 * net.n_layers)
-    comp = (_two_pass(net, inputs, target, ctx, phi) if method == "two_pass"
-            else _fixed_point(net, inputs, target, ctx, phi, *options))
+    if method == "fixed_point":
+        comp = _fixed_point(net, inputs, target, ctx, phi, *options)
+    else:
+        solve = _two_pass if method == "two_pass" else _literal_two_pass
+        comp = solve(net, inputs, target, ctx, phi)
     _check_settled(net, comp)
     p, rates_table = ctx.p, ctx.rates
     # the induction terms come out already multiplied by eta (T - t_lag), into the last batch's
