@@ -53,8 +53,8 @@ def parse_layer_sizes(text):
     Raises
     ------
     ValueError
-        For anything but positive whole numbers with one separator between two of them (a
-        leading "-" is a sign, not a separator, so "-5-10-3" is refused rather than read as 5-10-3).
+        For anything but positive whole numbers with one separator between two of them (a leading
+        "-" is a sign, not a separator, so "-5-10-3" is refused rather than read as 5-10-3).
     """
     if not isinstance(text, str):
         raise ValueError(f"layer sizes {quoted(text)}: write whole numbers separated by '-', "

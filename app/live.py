@@ -1,17 +1,18 @@
 r"""A live simulation for interactive front ends (the dashboard, notebooks).
 
-A :class:`LiveSimulation` owns one network, the pattern stream of a :class:`~core.protocols.configuration.Scenario`, a backprop
-baseline trained on the same patterns, and a bounded history of the traces a dashboard plots. It
-advances in small pieces -- an exact number of Euler steps (:meth:`LiveSimulation.advance`) or as
-many as fit a wall-clock budget (:meth:`LiveSimulation.advance_for`) -- and returns each piece as a
-:class:`Frame` of downsampled columns. It knows nothing about any user interface.
+A :class:`LiveSimulation` owns one network, the pattern stream of a
+:class:`~core.protocols.configuration.Scenario`, a backprop baseline trained on the same patterns,
+and a bounded history of the traces a dashboard plots. It advances in small pieces -- an exact
+number of Euler steps (:meth:`LiveSimulation.advance`) or as many as fit a wall-clock budget
+(:meth:`LiveSimulation.advance_for`) -- and returns each piece as a :class:`Frame` of downsampled
+columns. It knows nothing about any user interface.
 
 The dynamics do not depend on how the run is cut into pieces: noise is drawn in the same order
-whatever the block sizes (see :mod:`core.simulate.euler`), so the same seed gives the same trajectory.
-A live simulation never waits for numba to compile: until the compiled step is ready in this
-process (:mod:`core.simulate.compiled`), its pieces run on the NumPy path, which agrees with the compiled
-one to 1e-12 but not bit for bit, so only a run that starts once the compiled step is ready (or
-without numba) is bitwise reproducible.
+whatever the block sizes (see :mod:`core.simulate.euler`), so the same seed gives the same
+trajectory. A live simulation never waits for numba to compile: until the compiled step is ready in
+this process (:mod:`core.simulate.compiled`), its pieces run on the NumPy path, which agrees with
+the compiled one to 1e-12 but not bit for bit, so only a run that starts once the compiled step is
+ready (or without numba) is bitwise reproducible.
 """
 
 from __future__ import annotations

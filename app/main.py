@@ -1,10 +1,11 @@
 """The dashboard served by ``panel serve app/`` (at /app); ``App()`` also displays in a notebook.
 
-Every browser session builds its own :class:`App`, which owns its own
-:class:`live.LiveSimulation` (nothing mutable is shared between sessions). While playing, the
-process's play loop (:mod:`sessions`) ticks it: each tick advances the simulation for a
-wall-clock budget and streams the new samples into the plots (:mod:`plots`); sliders edit the running network's own
-:class:`~core.model.parameters.ModelParameters`, so widgets, equations and simulation share one source.
+Every browser session builds its own :class:`App`, which owns its own :class:`live.LiveSimulation`
+(nothing mutable is shared between sessions). While playing, the process's play loop
+(:mod:`sessions`) ticks it: each tick advances the simulation for a wall-clock budget and streams
+the new samples into the plots (:mod:`plots`); sliders edit the running network's own
+:class:`~core.model.parameters.ModelParameters`, so widgets, equations and simulation share one
+source.
 """
 
 from __future__ import annotations

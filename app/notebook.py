@@ -12,16 +12,16 @@ and the sliders had S1's values while the kernel ran Fig. 2.
 :func:`route_pushes` routes Panel's pushes through :func:`push`, which keeps the patches made
 while a comm is closed in a queue per comm and sends them in order once it is open.
 
-Under ``pn.extension(inline=True)`` Panel inlines its stylesheets when it first shows an object
-and when it re-renders a changed layout (``Viewable._preprocess``), but an update that sets a
-model's ``stylesheets`` -- a pane's ``_update`` sends every property of ``_get_properties`` -- links
-them from Panel's CDN again (panel 1.9). Offline those requests fail: KaTeX's formulas showed twice
-and the description lost its Markdown style after notebook 10 changed scenario. :func:`push`
-therefore replaces, in every patch, the CDN stylesheets of changed and new models by the same
-files inline, read from the installed Panel: one new copy per file and patch. (Not one per page:
-the page drops a model as soon as nothing it shows refers to it -- app/main.py has it recompute
-after every rebuild -- while the kernel would still count a cached copy as sent, and a later patch
-that named it would be rejected as "reference ... isn't known".)
+Under ``pn.extension(inline=True)`` Panel inlines its stylesheets when it first shows an object and
+when it re-renders a changed layout (``Viewable._preprocess``), but an update that sets a model's
+``stylesheets`` -- a pane's ``_update`` sends every property of ``_get_properties`` -- links them
+from Panel's CDN again (panel 1.9). Offline those requests fail: KaTeX's formulas showed twice and
+the description lost its Markdown style after notebook 10 changed scenario. :func:`push` therefore
+replaces, in every patch, the CDN stylesheets of changed and new models by the same files inline,
+read from the installed Panel: one new copy per file and patch. (Not one per page: the page drops a
+model as soon as nothing it shows refers to it -- app/main.py has it recompute after every rebuild
+-- while the kernel would still count a cached copy as sent, and a later patch that named it would
+be rejected as "reference ... isn't known".)
 """
 
 from __future__ import annotations

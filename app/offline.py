@@ -3,8 +3,8 @@
 Panel serves BokehJS, its own JavaScript and CSS, KaTeX and the Fast components itself (``panel
 serve`` defaults to server resources). The one request to another host is the web font of Panel's
 Fast design: :class:`panel.theme.fast.Fast` lists ``fonts.googleapis.com/css?family=Open+Sans``
-among its resources, and every page of a Fast template links it (panel 1.9: ``Fast._resources``
-in ``panel/theme/fast.py``, read by ``BasicTemplate.resolve_resources`` and ``Resources.css_files``;
+among its resources, and every page of a Fast template links it (panel 1.9: ``Fast._resources`` in
+``panel/theme/fast.py``, read by ``BasicTemplate.resolve_resources`` and ``Resources.css_files``;
 the templates have no parameter that drops it). Offline it fails on every page load, and what it
 styled (the plots' axis and legend text, a few labels) falls back to a generic sans-serif anyway.
 So the page uses :class:`Fast` below, the same design without that resource, with

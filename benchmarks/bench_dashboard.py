@@ -2,9 +2,9 @@
 
 Drives the app object without a browser, the way ``panel serve`` does: the App is rendered into a
 Bokeh Document (so every update really builds the stream messages a browser would receive) and its
-``tick`` is called on the play loop's schedule (one tick every ``TICK_MS``, sleeping what is left of
-the period). Targets for the Fig. 2 network (issue 4): >= 10 plot updates per second and >= 50,000
-Euler steps per second including the plotting (>= 5 simulated seconds per wall second).
+``tick`` is called on the play loop's schedule (one tick every ``TICK_MS``, sleeping what is left
+of the period). Targets for the Fig. 2 network (issue 4): >= 10 plot updates per second and >=
+50,000 Euler steps per second including the plotting (>= 5 simulated seconds per wall second).
 
     python benchmarks/bench_dashboard.py [--scenario fig2] [--seconds 10]
 """

@@ -1,9 +1,9 @@
 """Euler-Maruyama throughput of the Fig. 2 network (30-50-10) with the NumPy and numba back ends.
 
 Both back ends run the same network (soft rectifier, sigma = 0.3, dt = 0.1 ms, plastic W_up, W_IP
-and W_PI as in ModelParameters' defaults, output nudged towards a target) in the same process,
-each after a warm-up call (which compiles the step, or loads it from numba's cache), for a batch
-of 1 and of 10. Prints steps/s of ``core.simulate.dynamics.run`` for each, and the time of the first
+and W_PI as in ModelParameters' defaults, output nudged towards a target) in the same process, each
+after a warm-up call (which compiles the step, or loads it from numba's cache), for a batch of 1
+and of 10. Prints steps/s of ``core.simulate.dynamics.run`` for each, and the time of the first
 compilation in a fresh process with an empty numba cache (targets, issue 18: compiled >= 150,000
 steps/s at batch 1, compilation <= 10 s; NumPy at batch 10 >= 0.5x its batch-1 step rate).
 

@@ -3,9 +3,9 @@
 Starts ``panel serve app/`` itself on 127.0.0.1 (a free port, ``--check-unused-sessions 1000
 --unused-session-lifetime 1000`` so closed sessions are destroyed ~1-2 s after their websocket
 closes instead of bokeh's default ~15-32 s; ``--num-procs`` passed through), then for each N of
-``--sessions`` opens N websocket sessions with bokeh's client (``bokeh.client.pull_session``), gives
-each its own seed through the page's Seed widget, presses Play in each, and keeps them playing for
-``--seconds``. Then it closes them and watches the server go idle (session lifecycle).
+``--sessions`` opens N websocket sessions with bokeh's client (``bokeh.client.pull_session``),
+gives each its own seed through the page's Seed widget, presses Play in each, and keeps them
+playing for ``--seconds``. Then it closes them and watches the server go idle (session lifecycle).
 
     python benchmarks/bench_load.py [--sessions 1 10 30] [--seconds 20] [--num-procs 2]
 

@@ -258,8 +258,8 @@ def _run_new_cell(page, source):
 
 SHOWN_BY_THE_KERNEL = """import json  # what the kernel runs
 print(json.dumps({"title": app.simulation.scenario.title,
-                  "description": app.simulation.scenario.description,
-                  "sliders": {ModelParameters.param[name].label: getattr(app.simulation.network.params, name)
+                  "description": app.simulation.scenario.description, "sliders":
+                  {ModelParameters.param[name].label: getattr(app.simulation.network.params, name)
                               for name in SLIDERS}}))"""
 
 

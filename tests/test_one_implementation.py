@@ -98,7 +98,8 @@ def test_the_dashboards_simulation_follows_a_changed_equation(monkeypatch):
                     reason="numba is not installed")
 def test_an_edited_equation_is_not_served_from_numbas_cache(monkeypatch):
     """numba keys its disk cache by module and function name only: the twins' names carry a
-    hash of the sources they are built from, so editing core/model/equations.py (here: its source as
+    hash of the sources they are built from, so editing core/model/equations.py (here: its source
+    as
     read) gives new cache entries; twins of a replaced function are not cached at all."""
     import inspect
 

@@ -2,9 +2,9 @@
 takes user input either works -- with finite results -- or raises the documented clear error: a
 ``ValueError`` naming the parameter or argument, or one of :mod:`core.errors`.
 
-Hypothesis draws extreme, negative, NaN, infinite, wrongly typed and wrongly shaped values. The runs
-are derandomized (the same examples every time) and small, so the file takes well under a minute.
-The IDX reader is fuzzed in ``tests/test_idx_fuzz.py``.
+Hypothesis draws extreme, negative, NaN, infinite, wrongly typed and wrongly shaped values. The
+runs are derandomized (the same examples every time) and small, so the file takes well under a
+minute. The IDX reader is fuzzed in ``tests/test_idx_fuzz.py``.
 """
 
 import io

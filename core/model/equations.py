@@ -8,7 +8,8 @@ Conventions
   layer :math:`k-1` onto layer :math:`k`.
 * Plasticity induction terms are averaged over the batch axis and have the weight's shape.
 
-The simulator (:mod:`core.simulate.dynamics`, :mod:`core.simulate.steady_state`) calls exactly these functions.
+The simulator (:mod:`core.simulate.dynamics`, :mod:`core.simulate.steady_state`) calls exactly
+these functions.
 """
 
 from __future__ import annotations
@@ -103,8 +104,8 @@ def interneuron_soma_derivative(u, dendritic_potential, teaching, g_lk, g_D):
 
     .. math:: \frac{du^I_k}{dt} = -g_\mathrm{lk} u^I_k + g_D (v^I_k - u^I_k) + i^I_k
 
-    ``teaching`` is :math:`i^I_k = g_\mathrm{som}(u^P_{k+1} - u^I_k)`, the one-to-one nudging by the
-    next layer's pyramidal cells (:func:`teaching_current`).
+    ``teaching`` is :math:`i^I_k = g_\mathrm{som}(u^P_{k+1} - u^I_k)`, the one-to-one nudging by
+    the next layer's pyramidal cells (:func:`teaching_current`).
     """
     return -g_lk * u + g_D * (dendritic_potential - u) + teaching
 
@@ -180,8 +181,8 @@ def teaching_conductances(u_target, g_som, E_exc, E_inh):
     r"""Excitatory and inhibitory conductances of the balanced teaching input.
 
     .. math:: g_\mathrm{exc} = g_\mathrm{som}\frac{u^\mathrm{trgt} - E_\mathrm{inh}}{E_\mathrm{exc} - E_\mathrm{inh}},
-              \qquad
-              g_\mathrm{inh} = -g_\mathrm{som}\frac{u^\mathrm{trgt} - E_\mathrm{exc}}{E_\mathrm{exc} - E_\mathrm{inh}}
+              \qquad g_\mathrm{inh} = -g_\mathrm{som}\frac{u^\mathrm{trgt} -
+              E_\mathrm{exc}}{E_\mathrm{exc} - E_\mathrm{inh}}
 
     They sum to :math:`g_\mathrm{som}`; one of them turns negative when :math:`u^\mathrm{trgt}`
     leaves :math:`[E_\mathrm{inh}, E_\mathrm{exc}]`.
@@ -229,9 +230,9 @@ def total_conductance(quantity, **conductances):
     Raises
     ------
     ValueError
-        When the sum is 0: a soma without any conductance has no fixed point, and every ratio
-        over its total conductance is 0/0. :class:`~core.model.parameters.ModelParameters` refuses
-        such values beforehand (:data:`~core.model.parameters.CONSTRAINTS`); this guards direct calls.
+        When the sum is 0: a soma without any conductance has no fixed point, and every ratio over
+        its total conductance is 0/0. :class:`~core.model.parameters.ModelParameters` refuses such
+        values beforehand (:data:`~core.model.parameters.CONSTRAINTS`); this guards direct calls.
     """
     total = 0.0
     for value in conductances.values():
@@ -262,7 +263,8 @@ def basal_attenuation(g_lk, g_B, g_A):
     Raises
     ------
     ValueError
-        For :math:`g_\mathrm{lk} + g_B + g_A = 0`, where the ratio is 0/0 (:func:`total_conductance`).
+        For :math:`g_\mathrm{lk} + g_B + g_A = 0`, where the ratio is 0/0
+        (:func:`total_conductance`).
     """
     return g_B / total_conductance("the basal attenuation g_B / (g_lk + g_B + g_A)",
                                    g_lk=g_lk, g_B=g_B, g_A=g_A)
@@ -336,8 +338,8 @@ def mixing_factor(g_lk, g_own, g_other):
     .. math:: \lambda = \frac{g_\mathrm{other}}{g_\mathrm{lk} + g_\mathrm{own} + g_\mathrm{other}}
 
     :math:`\lambda_k` of a hidden pyramid: ``g_own`` :math:`= g_B`, ``g_other`` :math:`= g_A`;
-    :math:`\lambda_N` of the output: :math:`g_B` and :math:`g_\mathrm{som}`; :math:`\lambda_I` of an
-    interneuron: :math:`g_D` and :math:`g_\mathrm{som}`.
+    :math:`\lambda_N` of the output: :math:`g_B` and :math:`g_\mathrm{som}`; :math:`\lambda_I` of
+    an interneuron: :math:`g_D` and :math:`g_\mathrm{som}`.
     """
     return g_other / total_conductance("the mixing factor lambda", g_lk=g_lk, g_own=g_own,
                                        g_other=g_other)
@@ -564,8 +566,8 @@ def self_predicting_weights(W_up_next, W_down, g_lk, g_B, g_D, g_A_next):
     g_lk, g_B, g_D : float
         Conductances.
     g_A_next : float
-        :math:`g_A'`: the apical conductance of layer :math:`k+1`, i.e. ``g_A`` when it is hidden and
-        **0 when it is the output layer** (two-compartment).
+        :math:`g_A'`: the apical conductance of layer :math:`k+1`, i.e. ``g_A`` when it is hidden
+        and **0 when it is the output layer** (two-compartment).
 
     Returns
     -------

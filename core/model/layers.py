@@ -4,9 +4,9 @@ and filtered inputs (:class:`State`), and whether it has an apical compartment
 
 Layers are numbered as in the paper: :math:`k = 0` is the input, :math:`1..N-1` are hidden,
 :math:`N` is the output. Every dictionary below is keyed by that layer number, so
-``weights.W_up[k]`` is :math:`W^{PP}_{k,k-1}` and ``state.u_I[k]`` is :math:`u^I_k`. The
-simulators (:mod:`core.simulate.dynamics`, :mod:`core.simulate.steady_state`, :mod:`core.simulate.plasticity`) read these,
-and :mod:`core.model.network` builds them, so this module imports none of them.
+``weights.W_up[k]`` is :math:`W^{PP}_{k,k-1}` and ``state.u_I[k]`` is :math:`u^I_k`. The simulators
+(:mod:`core.simulate.dynamics`, :mod:`core.simulate.steady_state`, :mod:`core.simulate.plasticity`)
+read these, and :mod:`core.model.network` builds them, so this module imports none of them.
 """
 
 from __future__ import annotations

@@ -90,7 +90,8 @@ class Network:
 
     def self_predicting_weights(self, k):
         """:math:`(W^{IP}_{k,k}, W^{PI}_{k,k})` of the self-predicting state of hidden layer ``k``
-        for the current forward and top-down weights (:func:`~core.model.equations.self_predicting_weights`,
+        for the current forward and top-down weights
+        (:func:`~core.model.equations.self_predicting_weights`,
         with :math:`g_A' = 0` when layer ``k + 1`` is the output)."""
         p = self.params
         return self_predicting_weights(self.weights.W_up[k + 1], self.weights.W_down[k], p.g_lk,

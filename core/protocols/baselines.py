@@ -47,7 +47,8 @@ class MLP:
     ----------
     layer_sizes : sequence of int
     transfer : TransferFunction
-        The same :math:`\varphi` as the microcircuit (:func:`core.model.transfer.transfer_function`).
+        The same :math:`\varphi` as the microcircuit
+        (:func:`core.model.transfer.transfer_function`).
     seed : int
     init_scale : float
         Weights start :math:`U(-s, s)`.
@@ -173,8 +174,8 @@ def backprop_updates(net, input_rates, target_potential):
 
     averaged over the batch, where :math:`c_k` is the basal attenuation. This is the negative
     gradient, with respect to :math:`W^{PP}_{k,k-1}`, of the loss whose output error is the paper's
-    :math:`D_N(u^\mathrm{trgt} - u_N)`; compare it with :func:`core.simulate.plasticity.induction_terms`
-    by :func:`angle_degrees` (scale-free).
+    :math:`D_N(u^\mathrm{trgt} - u_N)`; compare it with
+    :func:`core.simulate.plasticity.induction_terms` by :func:`angle_degrees` (scale-free).
 
     Returns
     -------

@@ -137,10 +137,10 @@ class OutputDirectory:
     """Where one result will be saved: checked and prepared before the run, filled at its end.
 
     Creating it refuses a ``path`` that cannot receive results, then creates the missing parent
-    directories and a hidden staging directory ``.NAME.HOST.PID.tmp-XXXXXXXX`` -- beside ``path`` if
-    ``path`` does not exist, inside it if it does (a rerun). Either way the staging directory
-    lies where the final renames happen, so creating it proves that they are allowed.
-    :meth:`save` writes into the staging directory, then moves the files into place:
+    directories and a hidden staging directory ``.NAME.HOST.PID.tmp-XXXXXXXX`` -- beside ``path``
+    if ``path`` does not exist, inside it if it does (a rerun). Either way the staging directory
+    lies where the final renames happen, so creating it proves that they are allowed. :meth:`save`
+    writes into the staging directory, then moves the files into place:
 
     * ``path`` absent: the staging directory is renamed to ``path``, so a reader sees nothing
       or everything.

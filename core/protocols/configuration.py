@@ -62,8 +62,8 @@ class Scenario:
     overrides : dict
         Parameter values that differ from the preset (those of the experiment it mirrors).
     task : {"teacher", "association"}
-        Random inputs with a teacher network's targets (:class:`~core.protocols.tasks.TeacherTask`) or one
-        pattern with one target (:class:`~core.protocols.tasks.Association`).
+        Random inputs with a teacher network's targets (:class:`~core.protocols.tasks.TeacherTask`)
+        or one pattern with one target (:class:`~core.protocols.tasks.Association`).
     target_offset : float
         For the association task: how far the target lies from the output's potentials (see
         :meth:`~core.protocols.tasks.Association.near_output`).

@@ -7,9 +7,9 @@ patterns (exact fixed point, :math:`\sigma = 0`), and how far the weights are fr
 self-predicting values.
 
 Regime (ours): with the paper's threshold :math:`\theta = 3`, inputs :math:`U(0,1)` leave almost
-every neuron at its floor rate, the interneuron rates hardly vary, and :math:`W^{PI}` converges only
-along their mean direction; we use :math:`\theta = 0`, inputs :math:`U(0, 3)` and larger rates (see
-``notes`` in the metrics).
+every neuron at its floor rate, the interneuron rates hardly vary, and :math:`W^{PI}` converges
+only along their mean direction; we use :math:`\theta = 0`, inputs :math:`U(0, 3)` and larger rates
+(see ``notes`` in the metrics).
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 r"""Sec. 3.1 measured: how close the microcircuit's bottom-up update comes to backprop's.
 
 For feedback strengths :math:`g_A = g_\mathrm{som} = g` from strong to weak, a self-predicting
-network is nudged towards a target and settled exactly (:func:`core.simulate.steady_state.fixed_point`);
-the angle between its Eq. 7 induction term and the backprop update of the same forward weights
-(:func:`core.protocols.baselines.backprop_updates`) is measured for every layer, with top-down weights equal
-to the transposed forward weights (the theory's case) and with fixed random top-down weights
-(feedback alignment, where hidden layers are not expected to follow backprop).
+network is nudged towards a target and settled exactly
+(:func:`core.simulate.steady_state.fixed_point`); the angle between its Eq. 7 induction term and
+the backprop update of the same forward weights (:func:`core.protocols.baselines.backprop_updates`)
+is measured for every layer, with top-down weights equal to the transposed forward weights (the
+theory's case) and with fixed random top-down weights (feedback alignment, where hidden layers are
+not expected to follow backprop).
 """
 
 from __future__ import annotations

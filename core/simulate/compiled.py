@@ -1,13 +1,13 @@
 """The compiled back end, prepared in a background thread so that nobody waits for numba.
 
-Compiling the step (:mod:`core.simulate.twins`) takes seconds the first time after an install (numba then
-caches it on disk, and later processes load it in about a second; README). A script that asks
-for speed (``run(..., backend="auto")``) waits for it; an interactive front end must not: in a
-server, the compile ran on the event loop and froze every tab. :func:`backend` names the compiled
-back end only once it is ready and otherwise starts preparing it in a thread, so that the caller
-takes the NumPy path meanwhile (``run(..., backend=compiled.backend())``). Both paths compute the
-same trajectory (``tests/test_backends.py`` bounds their difference), but a run that switches
-from one to the other part-way is not bit for bit the same as a run on either.
+Compiling the step (:mod:`core.simulate.twins`) takes seconds the first time after an install
+(numba then caches it on disk, and later processes load it in about a second; README). A script
+that asks for speed (``run(..., backend="auto")``) waits for it; an interactive front end must not:
+in a server, the compile ran on the event loop and froze every tab. :func:`backend` names the
+compiled back end only once it is ready and otherwise starts preparing it in a thread, so that the
+caller takes the NumPy path meanwhile (``run(..., backend=compiled.backend())``). Both paths
+compute the same trajectory (``tests/test_backends.py`` bounds their difference), but a run that
+switches from one to the other part-way is not bit for bit the same as a run on either.
 """
 
 from __future__ import annotations

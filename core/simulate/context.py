@@ -1,8 +1,8 @@
 """What a simulator reads from a network's parameters, built once per parameter revision.
 
-Both simulators (:mod:`core.simulate.dynamics`, :mod:`core.simulate.steady_state`) read the parameters through
-:func:`model_context`. It is kept here, for each network, while the parameters are unchanged;
-the network itself holds no cache.
+Both simulators (:mod:`core.simulate.dynamics`, :mod:`core.simulate.steady_state`) read the
+parameters through :func:`model_context`. It is kept here, for each network, while the parameters
+are unchanged; the network itself holds no cache.
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ class _ModelContext:
 
     def for_step(self, what, *key):
         """``what(self, *key)`` computed once per parameter revision (e.g. the constants of the
-        Euler step, :mod:`core.simulate.dynamics`: a block of the dashboard is short, and building them
+        Euler step, :mod:`core.simulate.dynamics`: a block of the dashboard is short, and building
+        them
         costs ~60 us, as much as several steps)."""
         cached = self._for_step.get((what, key))
         if cached is None:

@@ -1,8 +1,9 @@
 """When a simulation counts as diverged (potentials that are not finite or run away), and what
 the full dynamics do then (restore the network, raise an error that says what to change).
 
-The full dynamics (:mod:`core.simulate.dynamics`) and the steady state (:mod:`core.simulate.steady_state`) both
-stop with a :class:`~core.errors.DivergenceError` when :func:`runaway_potential` finds one.
+The full dynamics (:mod:`core.simulate.dynamics`) and the steady state
+(:mod:`core.simulate.steady_state`) both stop with a :class:`~core.errors.DivergenceError` when
+:func:`runaway_potential` finds one.
 """
 
 from __future__ import annotations

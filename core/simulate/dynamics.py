@@ -1,10 +1,10 @@
 r"""Running the full time-continuous dynamics: blocks of Euler-Maruyama steps on the chosen back
 end, with recordings (:mod:`.recording`) and divergence checks (:mod:`.divergence`).
 
-The step itself is :func:`core.simulate.euler.advance` (written once; :mod:`core.simulate.twins` compiles the
-same source). :func:`run` cuts a run into blocks (at most :data:`MAX_BLOCK` steps, and at every
-sample to record), hands each block to the chosen back end, and after each block checks that
-nothing diverged. How a run is cut does not change its trajectory.
+The step itself is :func:`core.simulate.euler.advance` (written once; :mod:`core.simulate.twins`
+compiles the same source). :func:`run` cuts a run into blocks (at most :data:`MAX_BLOCK` steps, and
+at every sample to record), hands each block to the chosen back end, and after each block checks
+that nothing diverged. How a run is cut does not change its trajectory.
 """
 
 from __future__ import annotations
@@ -143,19 +143,18 @@ def run(net, n_steps, *, record=(), record_every=1, learning=True, backend="auto
     n_steps : int
         Number of steps of length ``net.params.dt``.
     record : sequence of str
-        Quantities to record: ``u_P<k>``, ``v_B<k>``, ``r_P<k>`` (k = 1..N), ``u_I<k>``, ``v_A<k>``,
-        ``v_I<k>``, ``v_TD<k>``, ``r_I<k>`` (hidden k), ``u_target``, ``r_input`` and
+        Quantities to record: ``u_P<k>``, ``v_B<k>``, ``r_P<k>`` (k = 1..N), ``u_I<k>``,
+        ``v_A<k>``, ``v_I<k>``, ``v_TD<k>``, ``r_I<k>`` (hidden k), ``u_target``, ``r_input`` and
         ``apical_sq`` (mean squared apical potential).
     record_every : int
         Sample every this many steps.
     learning : bool
         Plasticity on (as configured by the ``learn_*`` switches and rates).
     backend : {"auto", "numpy", "numba"}
-        ``"numpy"`` runs :func:`core.simulate.euler.advance` as written; ``"numba"`` runs the same source
-        compiled (:mod:`core.simulate.twins`; the same trajectory to 1e-12);
-        ``"auto"`` takes numba when it is installed (compiling it first if need be). An
-        interactive front end that must not wait for the compiler asks
-        :func:`core.simulate.compiled.backend`.
+        ``"numpy"`` runs :func:`core.simulate.euler.advance` as written; ``"numba"`` runs the same
+        source compiled (:mod:`core.simulate.twins`; the same trajectory to 1e-12); ``"auto"``
+        takes numba when it is installed (compiling it first if need be). An interactive front end
+        that must not wait for the compiler asks :func:`core.simulate.compiled.backend`.
 
     Returns
     -------

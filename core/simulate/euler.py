@@ -1,9 +1,10 @@
 r"""The full time-continuous dynamics: Euler-Maruyama steps, written once.
 
 :func:`advance` is the whole simulator of the full dynamics. It runs as plain NumPy, and
-:mod:`core.simulate.twins` hands *this same source* (and the functions of :mod:`core.model.equations` and
-:mod:`core.model.transfer` it calls) to numba, when numba is installed, to run it without returning to
-Python between steps. Change an equation in :mod:`core.model.equations` and both follow it.
+:mod:`core.simulate.twins` hands *this same source* (and the functions of
+:mod:`core.model.equations` and :mod:`core.model.transfer` it calls) to numba, when numba is
+installed, to run it without returning to Python between steps. Change an equation in
+:mod:`core.model.equations` and both follow it.
 
 One step of length :math:`\Delta t`, for each layer :math:`k = 1..N` in turn (every right-hand side
 reads the state at time :math:`t`: the rates of all layers are computed first, and a layer's own
@@ -26,9 +27,9 @@ Containers
 ----------
 numba compiles tuples of arrays, not dictionaries, so the network's per-layer dictionaries are
 passed as tuples indexed by the layer number: ``u_P[k]`` is :math:`u^P_k` for ``k = 1..N`` and
-``u_I[k]``, ``W_down[k]``, ``W_IP[k]``, ``W_PI[k]`` belong to hidden layer ``k = 1..N-1``.
-Index 0 holds an empty array (layer 0 is the input: it has rates but no soma, no weights onto
-it and no interneurons). :func:`core.simulate.dynamics.run` builds these tuples around the network's own
+``u_I[k]``, ``W_down[k]``, ``W_IP[k]``, ``W_PI[k]`` belong to hidden layer ``k = 1..N-1``. Index 0
+holds an empty array (layer 0 is the input: it has rates but no soma, no weights onto it and no
+interneurons). :func:`core.simulate.dynamics.run` builds these tuples around the network's own
 arrays, which are updated in place.
 """
 

@@ -1,8 +1,9 @@
 r"""Local plasticity of the whole network: learning rates per layer and the induction terms
 (Eqs. 7-10) of every plastic weight for a settled state (the steady-state simulator's update).
 
-Learning rates are in 1/ms: in the full dynamics (:mod:`core.simulate.euler`) a weight changes per Euler
-step by :math:`\eta\,\Delta t\,\Delta`, where :math:`\Delta` is the low-pass filtered induction term.
+Learning rates are in 1/ms: in the full dynamics (:mod:`core.simulate.euler`) a weight changes per
+Euler step by :math:`\eta\,\Delta t\,\Delta`, where :math:`\Delta` is the low-pass filtered
+induction term.
 """
 
 from __future__ import annotations

@@ -18,7 +18,8 @@ r"""Steady states without time stepping (:math:`\sigma = 0`).
   :math:`g_\mathrm{lk} = 0` it approaches the fixed point as :math:`\lambda` shrinks, more slowly
   than :func:`two_pass` (``tests/test_steady_state.py`` measures both).
 * :func:`fixed_point` -- the exact fixed point of the full dynamics (Eqs. 1-5), by fixed-point
-  iteration to a tolerance; raises :class:`~core.errors.ConvergenceError` when it does not converge.
+  iteration to a tolerance; raises :class:`~core.errors.ConvergenceError` when it does not
+  converge.
 * :func:`train_batch` -- one mini-batch of learning with either solver.
 """
 
@@ -52,8 +53,8 @@ def bottom_up_pass(net, input_rates):
     Returns
     -------
     u_P : dict[int, ndarray]
-        :math:`u^P_k = \frac{g_B}{g_\mathrm{lk}+g_B+g_A} W^{PP}_{k,k-1} r_{k-1}` (:math:`g_A = 0` at
-        the output).
+        :math:`u^P_k = \frac{g_B}{g_\mathrm{lk}+g_B+g_A} W^{PP}_{k,k-1} r_{k-1}` (:math:`g_A = 0`
+        at the output).
     """
     inputs, _ = _inputs(net, input_rates, None)
     ctx = model_context(net)
@@ -244,10 +245,10 @@ class _RecentRates:
 
     Within one mini-batch the solver and the plasticity rules both need the rates of the settled
     somatic potentials, :math:`\varphi(u^P_k)` and :math:`\varphi(u^I_k)` (the top-down pass or
-    :func:`~core.simulate.compartments.compartments`, then Eqs. 7 and 8), and nothing modifies those arrays
-    in between; the second call returns the first's result, the same numbers. Arrays are
-    recognised by identity and kept alive while remembered, so a new array cannot take the id of
-    a remembered one.
+    :func:`~core.simulate.compartments.compartments`, then Eqs. 7 and 8), and nothing modifies
+    those arrays in between; the second call returns the first's result, the same numbers. Arrays
+    are recognised by identity and kept alive while remembered, so a new array cannot take the id
+    of a remembered one.
     """
 
     def __init__(self, phi, size):
@@ -291,8 +292,9 @@ _RATE_NAMES = {"W_up": "eta_PP_up", "b_up": "eta_PP_up", "W_down": "eta_PP_down"
 LARGE_CHANGE_FACTOR = 1e100
 r"""Above this :math:`\eta\,(T - t_\mathrm{lag})` the weight changes of :func:`train_batch` are
 checked for overflow. Below it they cannot overflow: the settled potentials are below
-:data:`~core.simulate.divergence.RUNAWAY` (else the batch stops earlier), so rates and induction terms stay
-many orders of magnitude below the float range. The check is not free (benchmarks/README.md,
+:data:`~core.simulate.divergence.RUNAWAY` (else the batch stops earlier), so rates and induction
+terms stay many orders of magnitude below the float range. The check is not free
+(benchmarks/README.md,
 "Design figures"), hence the threshold."""
 
 
@@ -315,8 +317,8 @@ def train_batch(net, input_rates, target_potential=None, *, method="two_pass", *
 
     Every plastic weight changes by :math:`\eta\,(T - t_\mathrm{lag})\,\bar I`, the batch-averaged
     induction term held for one presentation (see
-    :func:`core.simulate.plasticity.steady_state_scale`), so learning rates mean the same as in the full
-    dynamics.
+    :func:`core.simulate.plasticity.steady_state_scale`), so learning rates mean the same as in the
+    full dynamics.
 
     Parameters
     ----------

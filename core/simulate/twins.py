@@ -1,12 +1,12 @@
 """The compiled back end: :func:`core.simulate.euler.advance`, the same source, compiled by numba.
 
 Nothing here is a second implementation. :func:`advance` gives numba a *twin* of
-:func:`core.simulate.euler.advance`: the same code object, with globals in which every function of a
-``core`` module it calls -- the equations of :mod:`core.model.equations`, the rate functions of
-:mod:`core.model.transfer` -- is itself such a twin, compiled the same way. The twins are built from
-whatever those modules hold when :func:`advance` is called: replace an equation function (edit
-its source, or assign another function to ``core.model.equations.basal_potential``) and the next call
-compiles the new one.
+:func:`core.simulate.euler.advance`: the same code object, with globals in which every function of
+a ``core`` module it calls -- the equations of :mod:`core.model.equations`, the rate functions of
+:mod:`core.model.transfer` -- is itself such a twin, compiled the same way. The twins are built
+from whatever those modules hold when :func:`advance` is called: replace an equation function (edit
+its source, or assign another function to ``core.model.equations.basal_potential``) and the next
+call compiles the new one.
 
 Compilation takes a few seconds the first time; numba then keeps the machine code on disk
 (README) and later processes load it. The cache key includes a hash of the source of every
