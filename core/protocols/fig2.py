@@ -107,7 +107,7 @@ PAPER_SCENARIO = dataclasses.replace(
     SCENARIO, name="fig2-paper",
     title="Fig. 2 in the paper's regime: θ = 3, 100 ms patterns, the SM rates",
     description="The same task with the paper's (SM?) values, preset fig2. Most neurons sit "
-                "near their floor rate at theta = 3 and learning crawls: compare the learning "
+                "near their floor rate at θ = 3 and learning crawls: compare the learning "
                 "curve with the Fig. 2 scenario, whose regime is ours.",
     preset=PRESET.name)
 
