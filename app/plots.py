@@ -15,16 +15,21 @@ The figures are still plain Bokeh models, so Panel shows them served and in note
 
 **Backpressure.** A browser on a busy machine may draw more slowly than the server streams: its
 messages then queue up, and the page falls minutes behind (Pause showed after 108 s). So the page
-acknowledges every traces update it has applied (a JavaScript callback counts them into the
-source's ``tags``, which Bokeh syncs back), and :meth:`LivePlots.push` keeps at most
-:data:`MAX_IN_FLIGHT` updates unacknowledged: what the simulation produces meanwhile (trace rows,
-decimated to :data:`MAX_MERGED_ROWS`, and progress rows) is merged into one update that leaves
-with the next acknowledgement. A client that never acknowledges (a notebook run without a
-browser, a test's websocket client) is never held back; one that stops acknowledging stops
-receiving traces.
+acknowledges every traces update once it has drawn it (a JavaScript callback counts them into the
+source's ``tags`` in the animation frame after Bokeh's repaint; Bokeh syncs the count back), and
+:meth:`LivePlots.push` keeps at most :data:`MAX_IN_FLIGHT` update unacknowledged and sends the next
+no sooner than the page's last round trip divided by :data:`RENDER_SHARE` after the previous: a
+page that needs a second to draw an update gets one every two seconds, and is idle, ready to
+answer a click, half of the time. What the simulation produces meanwhile (trace rows, decimated to
+:data:`MAX_MERGED_ROWS`, and progress rows) is merged into one update that leaves with the next
+acknowledgement or when the interval is over. A client that never acknowledges (a notebook run
+without a browser, a test's websocket client) is never held back; one that stops acknowledging
+stops receiving traces.
 """
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 from bokeh.models import (ColumnDataSource, CustomJS, HoverTool, Label, LabelSet, LinearAxis,
@@ -39,8 +44,13 @@ TRACE_ROLLOVER = 1000
 """Trace samples each browser keeps (5 s of play at 20 samples per update, 10 updates/s)."""
 PROGRESS_ROLLOVER = 3000
 """Progress rows each browser keeps (25 minutes at 2 rows per second)."""
-MAX_IN_FLIGHT = 2
-"""Traces updates that may be on their way to a page that has not applied them yet."""
+MAX_IN_FLIGHT = 1
+"""Traces updates that may be on their way to a page that has not drawn them yet. (With two, a
+page on a busy machine never stopped drawing, and a click waited behind two updates.)"""
+RENDER_SHARE = 0.5
+"""At most this share of a page's time goes into drawing updates, as far as the round trip of an
+update (sent, drawn, acknowledged) tells: on a quiet machine it lasts ~0.15 s (6 updates a
+second), on a busy one seconds."""
 MAX_MERGED_ROWS = 200
 """Trace rows of an update that merges what accumulated while the page was behind."""
 HEIGHT = 230
@@ -128,7 +138,10 @@ class LivePlots:
         self.whole_run = ColumnDataSource(simulation.whole_run.table(), name="whole_run")
         self.events = ColumnDataSource(simulation.events.table(), name="events")
         self._events_sent = simulation.events.count
-        self.sent = self.acknowledged = 0  # traces updates sent, and applied by the page
+        self.sent = self.acknowledged = 0  # traces updates sent, and drawn by the page
+        self._sent_at = {}  # update number: when it left, until the page acknowledges it
+        self._round_trip = self._last_sent = 0.0
+        self._timer = None  # sends what is held once the interval is over
         self._held = self._held_progress = None  # rows waiting for the page to catch up
         self._whole_run_due = False
         self._whole_run_sent = (simulation.whole_run, simulation.whole_run.merges)
@@ -171,10 +184,15 @@ class LivePlots:
     def _send_held(self):
         if self._held is None and self._held_progress is None:
             return True
-        if self.acknowledged and self.sent - self.acknowledged >= MAX_IN_FLIGHT:
-            return False
+        if self.acknowledged:  # a page that acknowledges is paced by its acknowledgements
+            if self.sent - self.acknowledged >= MAX_IN_FLIGHT:
+                return False
+            wait = self._last_sent + self._round_trip / RENDER_SHARE - time.monotonic()
+            if wait > 0 and self._send_later(wait):
+                return False
         if self._held is not None:
             self.sent += 1
+            self._last_sent = self._sent_at[self.sent] = time.monotonic()
             self.traces.stream(self._held, rollover=TRACE_ROLLOVER)
             self._hide_hints()
         if self._held_progress is not None:
@@ -183,6 +201,21 @@ class LivePlots:
             self._send_whole_run()
         self._held = self._held_progress = None
         return True
+
+    def _send_later(self, wait):
+        """Send what is held in ``wait`` seconds, also when no tick comes by then (paused, or the
+        last piece of a Step). Only a served page has a timer: elsewhere (a notebook) nothing
+        waits for the interval, and returns False."""
+        document = self.traces.document
+        if document is None or document.session_context is None:
+            return False
+        if self._timer is None:
+            self._timer = document.add_timeout_callback(self._send_due, int(wait * 1000) + 1)
+        return True
+
+    def _send_due(self):
+        self._timer = None
+        self._send_held()
 
     def _send_whole_run(self):
         """Only what changed: the last bin sent (it may have grown) and the new ones; all bins
@@ -217,16 +250,25 @@ class LivePlots:
         self._placeholder.data = {column: [] for column in PLACEHOLDER}  # the data set the axes
 
     def _acknowledge_in_page(self):
-        # the page counts the updates it has applied into the source's tags; Bokeh sends the
-        # count back (a page that shows no trace plot has no source, receives and counts nothing)
+        # the page counts the updates it has drawn into the source's tags; Bokeh sends the count
+        # back (a page that shows no trace plot has no source, receives and counts nothing).
+        # Bokeh repaints in the next animation frame: the frame after it has been drawn.
         self.traces.tags = [0]
         self.traces.js_on_change("streaming", CustomJS(args=dict(source=self.traces), code=(
-            "source.tags = [(source.tags.length ? source.tags[0] : 0) + 1]")))
+            "requestAnimationFrame(() => requestAnimationFrame(() => {"
+            " source.tags = [(source.tags.length ? source.tags[0] : 0) + 1] }))")))
         self.traces.on_change("tags", self._acknowledge)
 
     def _acknowledge(self, attr, old, new):
         if new and isinstance(new[0], (int, float)):
             self.acknowledged = min(int(new[0]), self.sent)
+            sent_at = self._sent_at.pop(self.acknowledged, None)
+            if sent_at is not None:
+                sample = time.monotonic() - sent_at
+                # a page that got slower is believed at once, one that got faster gradually
+                self._round_trip = max(sample, 0.7 * self._round_trip + 0.3 * sample)
+            for number in [n for n in self._sent_at if n < self.acknowledged]:
+                del self._sent_at[number]
             self._send_held()  # what waited for the page (e.g. the last rows before a pause)
 
     # ---- figures ---------------------------------------------------------------------------
@@ -248,11 +290,14 @@ class LivePlots:
 
     def _auto_range_over(self, fig, renderers):
         """Fit the axes to the data of ``renderers`` (and the placeholder before there is data),
-        not to event marks far behind."""
+        not to event marks far behind; in the page only (the server never reads them)."""
         renderers = list(renderers) + [self._placeholders[fig.id]]
-        fig.x_range.renderers = renderers
-        if not isinstance(fig.y_range, Range1d):
-            fig.y_range.renderers = renderers
+        ranges = [fig.x_range] + ([] if isinstance(fig.y_range, Range1d) else [fig.y_range])
+        for data_range in ranges:
+            data_range.renderers = renderers
+            # the page fits them on every update; sent back (~26 messages a second from ten
+            # playing pages), they queued in front of clicks and acknowledgements (~4 s)
+            data_range.syncable = False
 
     def _whole_run(self, n_layers):
         fig = self._figure("Whole run: error signals, bin mean and largest sample",

@@ -198,7 +198,7 @@ def test_a_page_that_plays_on_after_reset_lets_go_of_the_replaced_plots(page):
     assert page.errors == []
 
 
-# the page's count of applied traces updates (app/plots.py: the apical figure's tags)
+# the page's count of drawn traces updates (app/plots.py: the traces source's tags)
 ACKNOWLEDGED = """() => { for (const model of Bokeh.documents[0].all_models)
     if (model.tags && model.tags.length && typeof model.tags[0] === "number") return model.tags[0];
     return null; }"""

@@ -1,5 +1,6 @@
 """The live plots' backpressure: at most MAX_IN_FLIGHT traces updates unacknowledged by the page,
-what comes meanwhile merged and decimated (the page in a real browser: test_browser.py)."""
+what comes meanwhile merged and decimated (the page in a real browser, where its round trip also
+paces them: test_browser.py)."""
 
 
 import numpy as np
@@ -37,16 +38,17 @@ def test_a_slow_page_gets_one_merged_update_with_the_latest_rows_when_it_catches
     simulation = LiveSimulation("fig1")
     live = plots.LivePlots(simulation)
     assert live.push(_frame(simulation))
-    live._acknowledge("tags", [0], [1])  # the page applied the first update
-    assert live.push(_frame(simulation)) and live.push(_frame(simulation))
+    live._acknowledge("tags", [0], [1])  # the page drew the first update
+    for _ in range(plots.MAX_IN_FLIGHT):
+        assert live.push(_frame(simulation))
     assert live.sent - live.acknowledged == plots.MAX_IN_FLIGHT
     shown = len(live.traces.data["time"])
     for _ in range(30):  # the page is busy: 30 ticks of rows are held, merged
         assert not live.push(_frame(simulation))
     assert len(live.traces.data["time"]) == shown
     assert len(live._held["time"]) <= plots.MAX_MERGED_ROWS
-    live._acknowledge("tags", [1], [2])  # one update applied: the merged rows leave at once
-    assert live._held is None and live.sent == 4
+    live._acknowledge("tags", [1], [2])  # one update drawn: the merged rows leave at once
+    assert live._held is None and live.sent == 2 + plots.MAX_IN_FLIGHT
     times = live.traces.data["time"]
     assert times[-1] == pytest.approx(simulation.network.state.time)
     assert len(times) - shown <= plots.MAX_MERGED_ROWS
