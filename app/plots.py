@@ -193,6 +193,8 @@ class LivePlots:
         if self._held is not None:
             self.sent += 1
             self._last_sent = self._sent_at[self.sent] = time.monotonic()
+            if len(self._sent_at) > MAX_IN_FLIGHT + 1:  # a client that never acknowledges
+                del self._sent_at[next(iter(self._sent_at))]
             self.traces.stream(self._held, rollover=TRACE_ROLLOVER)
             self._hide_hints()
         if self._held_progress is not None:

@@ -110,3 +110,14 @@ def test_plots_show_axes_and_a_hint_until_the_first_data():
     live.push(simulation.advance(200))
     assert not any(hint.visible for hint in hints)
     assert len(live._placeholder.data["time"]) == 0
+
+
+def test_a_client_that_never_acknowledges_leaves_no_growing_bookkeeping():
+    """A notebook without a browser, or a websocket client, never acknowledges: the send times
+    kept for the round trip stay bounded however long it plays."""
+    simulation = LiveSimulation("fig2", seed=0)
+    live_plots = plots.LivePlots(simulation)
+    for _ in range(30):
+        live_plots.push(simulation.advance(100, samples=5))
+    assert live_plots.sent == 30 and live_plots.acknowledged == 0
+    assert len(live_plots._sent_at) <= plots.MAX_IN_FLIGHT + 1
