@@ -90,7 +90,7 @@ for _module in pkgutil.iter_modules(panel.models.__path__):  # Panel's Bokeh mod
     importlib.import_module(f"panel.models.{_module.name}")  # page uses, must be known here
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "app"))  # the dashboard's modules, as `panel serve app/` runs them
 from live import LiveSimulation  # noqa: E402
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
