@@ -110,20 +110,25 @@ def main():
                 pauses.append(time.monotonic() - start)
                 page.wait_for_timeout(1000)  # the status line of the paused run
                 lags.append((status_time(page) - shown) / 1000)  # simulated seconds
+            # printed before closing anything: a hang while shutting down (seen once) loses nothing
+            report(args, clicks, pauses, lags)
             browser.close()
     finally:
         for hog_process in hogs:
             if hog_process.is_alive():
                 hog_process.terminate()
         server.stop()
+    errors = server.log_errors()
+    print(f"server log: {len(errors)} error lines" + "".join(f"\n  {e}" for e in errors[:5]))
+
+
+def report(args, clicks, pauses, lags):
     print(f"{args.pages} pages in headless Chromium, {args.hogs} CPU-bound processes beside the "
           f"server, {args.seconds:.0f} s of play before measuring:")
     print(f"  click until the page shows the answer: {percentiles(clicks)}")
     print(f"  pause until the page shows it:         {percentiles(pauses)}")
     print(f"  plots behind the server at Pause (simulated seconds): "
-          f"{percentiles(lags).replace(' s,', ',').replace(' s ', ' ')}")
-    errors = server.log_errors()
-    print(f"server log: {len(errors)} error lines" + "".join(f"\n  {e}" for e in errors[:5]))
+          f"{percentiles(lags).replace(' s,', ',').replace(' s ', ' ')}", flush=True)
 
 
 if __name__ == "__main__":
