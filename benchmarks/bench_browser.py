@@ -77,7 +77,10 @@ def main():
     args = parser.parse_args()
 
     server = Server(root=args.checkout.resolve()) if args.checkout else Server()
-    hogs = [multiprocessing.Process(target=hog, args=(args.seconds * 4 + 300,), daemon=True)
+    # spawned, not forked: a forked hog inherited the pipe to Playwright's driver, which then
+    # never saw its input close and kept the script waiting until the hog ended by itself
+    spawn = multiprocessing.get_context("spawn")
+    hogs = [spawn.Process(target=hog, args=(args.seconds * 4 + 300,), daemon=True)
             for _ in range(args.hogs)]
     clicks, lags, pauses = [], [], []
     try:
@@ -110,7 +113,6 @@ def main():
                 pauses.append(time.monotonic() - start)
                 page.wait_for_timeout(1000)  # the status line of the paused run
                 lags.append((status_time(page) - shown) / 1000)  # simulated seconds
-            # printed before closing anything: a hang while shutting down (seen once) loses nothing
             report(args, clicks, pauses, lags)
             browser.close()
     finally:
