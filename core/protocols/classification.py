@@ -74,6 +74,7 @@ QUICK_PRESET = Preset(
     self_predicting=True,
 )
 PRESETS = (PRESET, QUICK_PRESET)
+SCENARIOS = ()  # steady-state learning: nothing to show live
 
 _PAPER_SIZED = dict(preset=PRESET, n_validation=5000, mlp_learning_rate=0.3,
                    epochs=(10, 1), quick_train=5000)

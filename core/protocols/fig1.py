@@ -64,6 +64,7 @@ PAPER_SCENARIO = dataclasses.replace(
                 "nudging on and compare the apical error and how fast it fades with the Fig. 1 "
                 "scenario, whose regime is ours.",
     overrides={})
+SCENARIOS = (SCENARIO, PAPER_SCENARIO)
 
 
 def run_protocol(net, phases, show_progress):

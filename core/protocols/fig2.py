@@ -110,6 +110,7 @@ PAPER_SCENARIO = dataclasses.replace(
                 "near their floor rate at θ = 3 and learning crawls: compare the learning "
                 "curve with the Fig. 2 scenario, whose regime is ours.",
     preset=PRESET.name)
+SCENARIOS = (SCENARIO, PAPER_SCENARIO)
 
 
 def _learners(preset, seed, overrides=None):

@@ -13,9 +13,7 @@ from . import classification, fig1, fig2, self_prediction
 
 _FIGURES = (self_prediction, fig1, fig2, classification)
 PRESETS = {preset.name: preset for figure in _FIGURES for preset in figure.PRESETS}
-SCENARIOS = {scenario.name: scenario for figure in _FIGURES
-             for scenario in (getattr(figure, "SCENARIO", None),
-                              getattr(figure, "PAPER_SCENARIO", None)) if scenario is not None}
+SCENARIOS = {scenario.name: scenario for figure in _FIGURES for scenario in figure.SCENARIOS}
 """What the live simulation can show (:class:`~core.protocols.configuration.Scenario`)."""
 
 

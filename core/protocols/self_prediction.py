@@ -79,6 +79,7 @@ PAPER_SCENARIO = dataclasses.replace(
                 "preset fig-s1, inputs U(0, 1). Compare how fast the apical potentials fall "
                 "silent with the Fig. S1 scenario, whose regime is ours.",
     overrides={}, input_range=(0.0, 1.0))
+SCENARIOS = (SCENARIO, PAPER_SCENARIO)
 
 
 def interneuron_mismatch(comp):
