@@ -1,7 +1,8 @@
 """Command line: ``python -m core reproduce EXPERIMENT [--quick] [--seed N] [--out DIR]
 [--dataset NAME] [--regime ours|paper] [--set NAME=VALUE]...`` (``--dataset`` for
 ``classification`` only, ``--regime`` and ``--set`` for ``self-prediction``, ``fig1`` and
-``fig2``).
+``fig2``), and ``python -m core sweep EXPERIMENT --seeds 0-9 [--set NAME=V1,V2,...]...``, many
+reproduce runs in parallel (:mod:`core.sweep`, which documents its own exit codes).
 
 Also installed as the ``dendritic-microcircuits`` console script.
 
@@ -91,6 +92,8 @@ def build_parser():
                            help="classification only: data set (default: digits with --quick, "
                                 "fashion-mnist otherwise; files are looked up in "
                                 f"${data.ENV_DATA_DIR}/NAME/ if that is set)")
+    from .sweep.command import add_sweep_parser  # imports only light modules, like this one
+    add_sweep_parser(commands)
     reproduce.add_argument("--steady-state", choices=STEADY_STATE_FORMS, default=None,
                            dest="steady_state_form",
                            help="classification only: settle the microcircuits by the "
@@ -148,9 +151,12 @@ def main(argv=None):
     """
     output = None
     try:
-        with _ctrl_c_remembered() as ctrl_c:
+        with ctrl_c_remembered() as ctrl_c:
             parser = build_parser()
             args = parser.parse_args(argv)
+            if args.command == "sweep":
+                from .sweep.command import sweep
+                return sweep(parser, args, ctrl_c)
             options = _experiment_options(parser, args)
             output = OutputDirectory(_out_dir(args))
             with output:
@@ -171,13 +177,13 @@ def main(argv=None):
               file=sys.stderr)
         return EXIT_INTERRUPTED
     except OutputDirectoryError as exc:
-        return _fail(EXIT_USAGE, f"--out {exc}")
+        return fail(EXIT_USAGE, f"--out {exc}")
     except RUN_FAILURES as exc:  # before ValueError: FileFormatError is one
-        return _fail(EXIT_FAILURE, _describe(exc))
+        return fail(EXIT_FAILURE, _describe(exc))
     except ValueError as exc:
         # Options reach the experiment only after argparse has checked them one by one; a
         # ValueError is the experiment rejecting what they ask for together.
-        return _fail(EXIT_USAGE, str(exc))
+        return fail(EXIT_USAGE, str(exc))
 
 
 class _CtrlC:
@@ -197,7 +203,7 @@ class _CtrlC:
 
 
 @contextlib.contextmanager
-def _ctrl_c_remembered():
+def ctrl_c_remembered():
     """Turn Ctrl-C into KeyboardInterrupt as Python does, and remember that it was pressed.
 
     Python code called from C can lose a KeyboardInterrupt: about one Ctrl-C in four, sent
@@ -228,10 +234,7 @@ def _experiment_options(parser, args):
             parser.error(f"{option} applies to the classification experiment only, not to "
                          f"{args.experiment!r}")
         options[name] = getattr(args, name)
-    for option, given in (("--regime", args.regime is not None), ("--set", args.settings)):
-        if given and args.experiment not in REGIME_EXPERIMENTS:
-            parser.error(f"{option} applies to {', '.join(REGIME_EXPERIMENTS)} only, not to "
-                         f"{args.experiment!r}")
+    check_regime_options(parser, args)
     if args.regime is not None:
         options["regime"] = args.regime
     if args.settings:
@@ -239,17 +242,42 @@ def _experiment_options(parser, args):
     return options
 
 
+def check_regime_options(parser, args):
+    """Refuse ``--regime`` and ``--set`` (``args.regime``, ``args.settings``) for an experiment
+    that runs in one regime only, through ``parser.error``."""
+    for option, given in (("--regime", args.regime is not None), ("--set", args.settings)):
+        if given and args.experiment not in REGIME_EXPERIMENTS:
+            parser.error(f"{option} applies to {', '.join(REGIME_EXPERIMENTS)} only, not to "
+                         f"{args.experiment!r}")
+
+
 def _out_dir(args):
     # ``is None``, not falsiness: ``--out ""`` is a mistake to report, not a wish for the default.
     if args.out is not None:
         return args.out
-    regime = "-paper" if args.regime == "paper" else ""
-    settings = "".join(f"-{name}={_written(value)}" for name, value in args.settings)
-    return (f"results/{args.experiment}{regime}{settings}{'-quick' if args.quick else ''}"
-            f"-seed{args.seed}")
+    return "results/" + run_name(args.experiment, args.regime, args.settings, args.quick,
+                                 args.seed)
 
 
-def _written(value):
+def run_name(experiment, regime, settings, quick, seed):
+    """The name of a run's directory: ``EXPERIMENT[-paper][-NAME=VALUE...][-quick]-seedN``.
+
+    Parameters
+    ----------
+    experiment : str
+    regime : str or None
+    settings : list of (str, object)
+        Parameter names and values, as :func:`parameter_setting` returns them.
+    quick : bool
+    seed : int
+    """
+    regime = "-paper" if regime == "paper" else ""
+    settings = "".join(f"-{name}={written(value)}" for name, value in settings)
+    return f"{experiment}{regime}{settings}{'-quick' if quick else ''}-seed{seed}"
+
+
+def written(value):
+    """A parameter value as run names write it (6 significant digits, switches in lower case)."""
     if isinstance(value, list):
         return ",".join(f"{rate:g}" for rate in value)
     return f"{value:g}" if isinstance(value, float) else str(value).lower()
@@ -321,7 +349,7 @@ def _describe(exc):
     return str(exc) or type(exc).__name__
 
 
-def _fail(code, message):
+def fail(code, message):
     """Print ``message`` as one line, ``python -m core: error: ...``, on stderr; return ``code``."""
     one_line = " ".join(line.strip() for line in message.splitlines() if line.strip())
     print(f"{PROG}: error: {one_line}", file=sys.stderr)
