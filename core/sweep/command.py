@@ -80,17 +80,20 @@ def sweep(parser, args, ctrl_c):
     outcomes = {run.name: kept_outcome(run.directory) for run in runs}
     outcomes = {name: outcome for name, outcome in outcomes.items() if outcome is not None}
     todo = [run for run in runs if run.name not in outcomes]
-    print(f"sweep: {len(runs)} runs into {out}: {len(outcomes)} finished earlier (kept), "
-          f"{len(todo)} to run", file=sys.stderr)
+    news = (f"sweep: {len(runs)} runs into {out}: {len(outcomes)} finished earlier (kept), "
+            f"{len(todo)} to run")
 
     def report(run, outcome):
         outcomes[run.name] = outcome
 
     interrupted = False
     try:
-        if todo:
+        if not todo:
+            print(news, file=sys.stderr)
+        else:
             with dask_client(args.scheduler, args.workers) as client:
                 os.makedirs(out, exist_ok=True)
+                print(news, file=sys.stderr)
                 print_dashboard(client)
                 execute(client, todo, report, ctrl_c=ctrl_c, show_progress=not args.no_progress)
     except SchedulerUnreachable as exc:
