@@ -119,7 +119,7 @@ def _summarise(args, runs, outcomes, out, interrupted):
             write_csv(os.path.join(out, SUMMARY_CSV), rows, swept)
             written = f"wrote {os.path.join(out, SUMMARY_CSV)}"
             title = (f"sweep of {args.experiment}{' --quick' if args.quick else ''}: "
-                     f"{', '.join(swept) or 'seeds'} ({len(args.seeds)} seeds)")
+                     f"{', '.join(swept) or 'seeds'}, mean ± s.d. over {len(args.seeds)} seeds")
             write_html(os.path.join(out, SUMMARY_HTML), rows, swept, args.experiment, title)
             written += f" and {SUMMARY_HTML}"
     except KeyboardInterrupt:

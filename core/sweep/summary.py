@@ -119,7 +119,8 @@ def _panel(hv, rows, swept, experiment, metric):
     if paper is not None:
         overlay.append(hv.HLine(paper).opts(line_dash="dashed", color="black"))
     title = metric + (f" (paper: {paper:g})" if paper is not None else "")
-    return hv.Overlay(overlay).opts(title=title, width=420, height=300,
+    # padding: the error bars of the first and last value would be cut at the frame
+    return hv.Overlay(overlay).opts(title=title, width=420, height=300, padding=0.1,
                                     show_legend=len(groups) > 1)
 
 
