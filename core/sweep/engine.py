@@ -125,8 +125,11 @@ def execute(client, runs, report, *, ctrl_c, show_progress=True):
             ctrl_c.honour()
     except KeyboardInterrupt:
         stop.set()
+        # only the runs that succeeded meanwhile: a failure now may be the stop's doing (a
+        # terminal's Ctrl-C also reaches the workers), and a rerun redoes the run anyway
         with contextlib.suppress(KeyboardInterrupt, Exception):
-            _collect(pending, futures, report, counts, bar, timeout=STOP_WAIT_S, all_of=True)
+            _collect(pending, futures, report, counts, bar, timeout=STOP_WAIT_S, all_of=True,
+                     only_ok=True)
         with contextlib.suppress(Exception):
             client.cancel(list(pending))
         raise
@@ -135,9 +138,10 @@ def execute(client, runs, report, *, ctrl_c, show_progress=True):
             bar.close()
 
 
-def _collect(pending, futures, report, counts, bar, *, timeout, all_of=False):
+def _collect(pending, futures, report, counts, bar, *, timeout, all_of=False, only_ok=False):
     """Report the futures of ``pending`` that end within ``timeout`` s (the first of them, or
-    all with ``all_of``); returns those still pending."""
+    all with ``all_of``; only the successful ones with ``only_ok``); returns those still
+    pending."""
     from distributed import wait
 
     try:
@@ -148,7 +152,7 @@ def _collect(pending, futures, report, counts, bar, *, timeout, all_of=False):
         pending = pending - done
     for future in done:
         outcome = _outcome(future)
-        if outcome["status"] == "cancelled":
+        if outcome["status"] == "cancelled" or (only_ok and outcome["status"] != "ok"):
             continue
         counts["ok" if outcome["status"] == "ok" else "failed"] += 1
         report(futures[future], outcome)

@@ -20,6 +20,8 @@ from ..protocols.common import METRICS_FILE
 RUN_RECORD = "sweep-run.json"
 """Written into a run's directory after it succeeded: its wall time and command, which a later
 sweep reports for the run it keeps."""
+INTERRUPTED = 130
+"""Exit code of an interrupted ``reproduce`` (:data:`core.cli.EXIT_INTERRUPTED`)."""
 POLL_S = 1.0
 """How often a running task looks at the stop event (a second's delay to a Ctrl-C)."""
 GRACE_S = 5.0
@@ -59,7 +61,10 @@ def run_reproduce(arguments, directory, stop_event=None):
     with child:
         stderr = _wait(child, stopped)
     if child.returncode != 0:
-        cancelled = stopped() and child.returncode in (130, -signal.SIGINT, -signal.SIGKILL)
+        # interrupted (by the stop event, or by a Ctrl-C in the terminal, which reaches the
+        # whole process group): not a failure of the run, which a rerun does again
+        cancelled = child.returncode in (INTERRUPTED, -signal.SIGINT) or (
+            stopped() and child.returncode == -signal.SIGKILL)
         return _outcome("cancelled" if cancelled else "failed", clock,
                         _last_line(stderr) or f"exit code {child.returncode}")
     wall_time = time.perf_counter() - clock
