@@ -11,7 +11,7 @@ import sys
 import uuid
 
 from ..protocols.common import progress
-from .task import run_reproduce
+from .task import ignore_ctrl_c, run_reproduce
 
 CONNECT_TIMEOUT_S = 5
 """How long to try to reach a ``--scheduler`` before giving up: with Python and Dask starting,
@@ -54,6 +54,7 @@ def dask_client(scheduler=None, workers=None):
                                processes=True, dashboard_address=":0",
                                silence_logs=logging.ERROR)
         client = Client(cluster)
+        client.run(ignore_ctrl_c)  # on each worker's main thread, where handlers are set
     # A Ctrl-C that lands inside Dask's synchronous calls makes tornado log a traceback of
     # Dask's own clean-up (distributed.utils.sync, a NameError); the sweep says in one line
     # what happened instead.

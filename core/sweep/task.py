@@ -78,6 +78,14 @@ def run_reproduce(arguments, directory, stop_event=None):
     return {"status": "ok", "error": None, "wall_time_s": wall_time, "metrics": metrics}
 
 
+def ignore_ctrl_c():
+    """Have this (local worker) process ignore SIGINT: a Ctrl-C in the terminal reaches the
+    whole process group, and the sweep, not each worker, is what stops. A Python handler rather
+    than SIG_IGN, which the ``reproduce`` processes would inherit: a handler is reset when they
+    start, so they still end cleanly on SIGINT."""
+    signal.signal(signal.SIGINT, lambda signum, frame: None)
+
+
 def _wait(child, stopped):
     """The child's stderr once it has ended; SIGINT, then SIGKILL after :data:`GRACE_S`, once
     ``stopped()``."""
