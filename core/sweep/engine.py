@@ -37,39 +37,32 @@ def dask_client(scheduler=None, workers=None):
     """
     from distributed import Client, LocalCluster
 
-    cluster = None
-    if scheduler is not None:
-        try:
-            client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s")
-        # Exception: TimeoutError when nothing answers, and anything at all when something
-        # else than a Dask scheduler does (seen: a MemoryError decoding an alien reply)
-        except Exception as exc:  # noqa: BLE001
-            detail = str(exc).splitlines()[0] if str(exc) else "no detail"
-            raise SchedulerUnreachable(
-                f"--scheduler {scheduler}: no Dask scheduler answered within "
-                f"{CONNECT_TIMEOUT_S} s ({type(exc).__name__}: {detail})") from None
-    else:
-        # dashboard on a free port: several sweeps (or a dashboard) may share the machine
-        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                               processes=True, dashboard_address=":0",
-                               silence_logs=logging.ERROR)
-        client = Client(cluster)
-        client.run(ignore_ctrl_c)  # on each worker's main thread, where handlers are set
     # A Ctrl-C that lands inside Dask's synchronous calls makes tornado log a traceback of
-    # Dask's own clean-up (distributed.utils.sync, a NameError); the sweep says in one line
-    # what happened instead.
+    # Dask's own clean-up (distributed.utils.sync, a NameError); the sweep says in one line what
+    # happened instead.
     tornado = logging.getLogger("tornado.application")
-    level = tornado.level
-    tornado.setLevel(logging.CRITICAL)
-    try:
+    with contextlib.ExitStack() as opened:  # closes what was opened, also when Ctrl-C cuts in
+        opened.callback(tornado.setLevel, tornado.level)  # last, after the cluster has closed
+        tornado.setLevel(logging.CRITICAL)
+        if scheduler is not None:
+            try:
+                client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s")
+            # Exception: TimeoutError when nothing answers, and anything at all when something
+            # else than a Dask scheduler does (seen: a MemoryError decoding an alien reply)
+            except Exception as exc:  # noqa: BLE001
+                detail = str(exc).splitlines()[0] if str(exc) else "no detail"
+                raise SchedulerUnreachable(
+                    f"--scheduler {scheduler}: no Dask scheduler answered within "
+                    f"{CONNECT_TIMEOUT_S} s ({type(exc).__name__}: {detail})") from None
+            opened.callback(client.close)
+        else:
+            # dashboard on a free port: several sweeps (or a dashboard) may share the machine
+            cluster = opened.enter_context(LocalCluster(
+                n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                dashboard_address=":0", silence_logs=logging.ERROR))
+            client = opened.enter_context(Client(cluster))
+            client.run(ignore_ctrl_c)  # on each worker's main thread, where handlers are set
         yield client
-    finally:
-        try:
-            client.close()
-            if cluster is not None:
-                cluster.close()
-        finally:
-            tornado.setLevel(level)
 
 
 def dashboard_link(client):
