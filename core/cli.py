@@ -42,19 +42,15 @@ import threading
 # and main imports them inside the block that turns Ctrl-C into one line.
 from . import __version__
 from .errors import ConvergenceError, DatasetUnavailableError, DivergenceError, FileFormatError
+from .arguments import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, PROG, REGIME_EXPERIMENTS,
+                        check_regime_options, fail, non_negative_int, parameter_setting, run_name)
 from .protocols import EXPERIMENTS, get_runner
 from .protocols.common import REGIMES, OutputDirectory, OutputDirectoryError
 
-PROG = "python -m core"
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a Ctrl-C'd command
 RUN_FAILURES = (DatasetUnavailableError, FileFormatError, DivergenceError, ConvergenceError,
                 OSError, ImportError)
 """Exceptions that end a run with exit code 1 and a one-line message (ImportError: scikit-learn,
 optional, is missing for the 8x8 digits)."""
-REGIME_EXPERIMENTS = ("self-prediction", "fig1", "fig2")
-"""The experiments that run in either regime (``--regime``)."""
 SUMMARY_KEYS = ("experiment", "quick", "seed", "run_time_s", "initial_error", "final_error",
                 "baselines", "apical_sq_before", "apical_sq_after", "angles_deg")
 
@@ -73,7 +69,7 @@ def build_parser():
     reproduce.add_argument("experiment", choices=sorted(EXPERIMENTS))
     reproduce.add_argument("--quick", action="store_true",
                            help="classroom-size run (under a minute) instead of the paper-sized one")
-    reproduce.add_argument("--seed", type=_non_negative_int, default=0,
+    reproduce.add_argument("--seed", type=non_negative_int, default=0,
                            help="seed of every random generator (default 0)")
     reproduce.add_argument("--out", default=None,
                            help="output directory (default: "
@@ -100,48 +96,6 @@ def build_parser():
                                 "self-consistent two passes (default) or as the paper's Sec. 3.4 "
                                 "writes them")
     return parser
-
-
-def parameter_setting(text):
-    """``NAME=VALUE`` of ``--set`` as ``(name, value)``, checked against
-    :class:`~core.model.parameters.ModelParameters` (the name, the type and the bounds)."""
-    from .model.parameters import ModelParameters, parameter_names
-
-    name, equals, written = text.partition("=")
-    name = name.strip()
-    if not equals:
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
-    if name not in parameter_names():
-        raise argparse.ArgumentTypeError(
-            f"unknown parameter {name!r}; choose one of {', '.join(parameter_names())}")
-    kind = type(ModelParameters.param[name]).__name__
-    written = written.strip()
-    try:
-        if kind == "PaperRates":
-            value = [float(rate) for rate in written.split(",")]
-        elif kind == "PaperBoolean":
-            value = {"true": True, "false": False}[written.lower()]
-        elif kind == "PaperSelector":
-            value = written
-        else:
-            value = float(written)
-        ModelParameters(**{name: value})
-    except (ValueError, KeyError) as error:
-        detail = str(error) if isinstance(error, ValueError) and "parameter" in str(error) else (
-            "must be a list of numbers such as 0.1,0.05" if kind == "PaperRates" else
-            "must be true or false" if kind == "PaperBoolean" else "must be a number")
-        raise argparse.ArgumentTypeError(f"{name}={written!r}: {detail}") from None
-    return name, value
-
-
-def _non_negative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {value}")
-    return value
 
 
 def main(argv=None):
@@ -242,45 +196,12 @@ def _experiment_options(parser, args):
     return options
 
 
-def check_regime_options(parser, args):
-    """Refuse ``--regime`` and ``--set`` (``args.regime``, ``args.settings``) for an experiment
-    that runs in one regime only, through ``parser.error``."""
-    for option, given in (("--regime", args.regime is not None), ("--set", args.settings)):
-        if given and args.experiment not in REGIME_EXPERIMENTS:
-            parser.error(f"{option} applies to {', '.join(REGIME_EXPERIMENTS)} only, not to "
-                         f"{args.experiment!r}")
-
-
 def _out_dir(args):
     # ``is None``, not falsiness: ``--out ""`` is a mistake to report, not a wish for the default.
     if args.out is not None:
         return args.out
     return "results/" + run_name(args.experiment, args.regime, args.settings, args.quick,
                                  args.seed)
-
-
-def run_name(experiment, regime, settings, quick, seed):
-    """The name of a run's directory: ``EXPERIMENT[-paper][-NAME=VALUE...][-quick]-seedN``.
-
-    Parameters
-    ----------
-    experiment : str
-    regime : str or None
-    settings : list of (str, object)
-        Parameter names and values, as :func:`parameter_setting` returns them.
-    quick : bool
-    seed : int
-    """
-    regime = "-paper" if regime == "paper" else ""
-    settings = "".join(f"-{name}={written(value)}" for name, value in settings)
-    return f"{experiment}{regime}{settings}{'-quick' if quick else ''}-seed{seed}"
-
-
-def written(value):
-    """A parameter value as run names write it (6 significant digits, switches in lower case)."""
-    if isinstance(value, list):
-        return ",".join(f"{rate:g}" for rate in value)
-    return f"{value:g}" if isinstance(value, float) else str(value).lower()
 
 
 def _check_dataset(name, quick):
@@ -347,13 +268,6 @@ def _describe(exc):
     if isinstance(exc, OSError) and exc.strerror:
         return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
     return str(exc) or type(exc).__name__
-
-
-def fail(code, message):
-    """Print ``message`` as one line, ``python -m core: error: ...``, on stderr; return ``code``."""
-    one_line = " ".join(line.strip() for line in message.splitlines() if line.strip())
-    print(f"{PROG}: error: {one_line}", file=sys.stderr)
-    return code
 
 
 def _print_summary(metrics, paths):

@@ -14,8 +14,8 @@ import argparse
 import os
 import sys
 
-from ..cli import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, PROG, _non_negative_int,
-                   check_regime_options, fail)
+from ..arguments import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, PROG, REGIME_EXPERIMENTS,
+                         check_regime_options, fail, non_negative_int)
 from ..protocols import EXPERIMENTS
 from ..protocols.common import REGIMES, OutputDirectoryError, _checked_output_path
 from .plan import RATES_SEPARATOR, parse_seeds, plan_runs, sweep_setting
@@ -27,8 +27,6 @@ FAILURES_LISTED = 10
 
 def add_sweep_parser(commands):
     """Add the ``sweep`` command to ``commands`` (argparse sub-parsers)."""
-    from ..cli import REGIME_EXPERIMENTS
-
     sweep = commands.add_parser(
         "sweep", help="run an experiment for many seeds and parameter values in parallel "
                       "(Dask) and summarise them in summary.csv and summary.html")
@@ -139,7 +137,7 @@ def _summarise(args, runs, outcomes, out, interrupted):
 
 
 def _positive_int(text):
-    value = _non_negative_int(text)
+    value = non_negative_int(text)
     if value == 0:
         raise argparse.ArgumentTypeError("must be a positive integer, got 0")
     return value

@@ -9,7 +9,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from ..cli import parameter_setting, run_name
+from ..arguments import parameter_setting, run_name
 
 MAX_RUNS = 10_000
 """More runs than this is a typing mistake (``--seeds 0-99999``), refused before anything starts."""
@@ -61,7 +61,7 @@ class SweptParameter:
 
 def sweep_setting(text):
     """``NAME=V1,V2,...`` of ``sweep --set`` as a :class:`SweptParameter`, each value checked
-    as ``reproduce --set`` checks it (:func:`core.cli.parameter_setting`: name, type, bounds).
+    as ``reproduce --set`` checks it (:func:`core.arguments.parameter_setting`: name, type, bounds).
 
     Values of a learning-rate list are separated by :data:`RATES_SEPARATOR` instead of commas.
 
@@ -91,7 +91,7 @@ class Run:
     ----------
     name : str
         Its directory's name, as ``reproduce`` names a default output directory
-        (:func:`core.cli.run_name`).
+        (:func:`core.arguments.run_name`).
     directory : str
         Absolute path of its output directory, inside the sweep's.
     seed : int
