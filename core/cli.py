@@ -1,7 +1,8 @@
 """Command line: ``python -m core reproduce EXPERIMENT [--quick] [--seed N] [--out DIR]
 [--dataset NAME] [--regime ours|paper] [--set NAME=VALUE]...`` (``--dataset`` for
 ``classification`` only, ``--regime`` and ``--set`` for ``self-prediction``, ``fig1`` and
-``fig2``).
+``fig2``), and ``python -m core sweep EXPERIMENT --seeds 0-9 [--set NAME=V1,V2,...]...``, many
+reproduce runs in parallel (:mod:`core.sweep`, which documents its own exit codes).
 
 Also installed as the ``dendritic-microcircuits`` console script.
 
@@ -41,19 +42,15 @@ import threading
 # and main imports them inside the block that turns Ctrl-C into one line.
 from . import __version__
 from .errors import ConvergenceError, DatasetUnavailableError, DivergenceError, FileFormatError
+from .arguments import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, PROG, REGIME_EXPERIMENTS,
+                        check_regime_options, fail, non_negative_int, parameter_setting, run_name)
 from .protocols import EXPERIMENTS, get_runner
 from .protocols.common import REGIMES, OutputDirectory, OutputDirectoryError
 
-PROG = "python -m core"
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a Ctrl-C'd command
 RUN_FAILURES = (DatasetUnavailableError, FileFormatError, DivergenceError, ConvergenceError,
                 OSError, ImportError)
 """Exceptions that end a run with exit code 1 and a one-line message (ImportError: scikit-learn,
 optional, is missing for the 8x8 digits)."""
-REGIME_EXPERIMENTS = ("self-prediction", "fig1", "fig2")
-"""The experiments that run in either regime (``--regime``)."""
 SUMMARY_KEYS = ("experiment", "quick", "seed", "run_time_s", "initial_error", "final_error",
                 "baselines", "apical_sq_before", "apical_sq_after", "angles_deg")
 
@@ -72,7 +69,7 @@ def build_parser():
     reproduce.add_argument("experiment", choices=sorted(EXPERIMENTS))
     reproduce.add_argument("--quick", action="store_true",
                            help="classroom-size run (under a minute) instead of the paper-sized one")
-    reproduce.add_argument("--seed", type=_non_negative_int, default=0,
+    reproduce.add_argument("--seed", type=non_negative_int, default=0,
                            help="seed of every random generator (default 0)")
     reproduce.add_argument("--out", default=None,
                            help="output directory (default: "
@@ -91,54 +88,14 @@ def build_parser():
                            help="classification only: data set (default: digits with --quick, "
                                 "fashion-mnist otherwise; files are looked up in "
                                 f"${data.ENV_DATA_DIR}/NAME/ if that is set)")
+    from .sweep.command import add_sweep_parser  # imports only light modules, like this one
+    add_sweep_parser(commands)
     reproduce.add_argument("--steady-state", choices=STEADY_STATE_FORMS, default=None,
                            dest="steady_state_form",
                            help="classification only: settle the microcircuits by the "
                                 "self-consistent two passes (default) or as the paper's Sec. 3.4 "
                                 "writes them")
     return parser
-
-
-def parameter_setting(text):
-    """``NAME=VALUE`` of ``--set`` as ``(name, value)``, checked against
-    :class:`~core.model.parameters.ModelParameters` (the name, the type and the bounds)."""
-    from .model.parameters import ModelParameters, parameter_names
-
-    name, equals, written = text.partition("=")
-    name = name.strip()
-    if not equals:
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
-    if name not in parameter_names():
-        raise argparse.ArgumentTypeError(
-            f"unknown parameter {name!r}; choose one of {', '.join(parameter_names())}")
-    kind = type(ModelParameters.param[name]).__name__
-    written = written.strip()
-    try:
-        if kind == "PaperRates":
-            value = [float(rate) for rate in written.split(",")]
-        elif kind == "PaperBoolean":
-            value = {"true": True, "false": False}[written.lower()]
-        elif kind == "PaperSelector":
-            value = written
-        else:
-            value = float(written)
-        ModelParameters(**{name: value})
-    except (ValueError, KeyError) as error:
-        detail = str(error) if isinstance(error, ValueError) and "parameter" in str(error) else (
-            "must be a list of numbers such as 0.1,0.05" if kind == "PaperRates" else
-            "must be true or false" if kind == "PaperBoolean" else "must be a number")
-        raise argparse.ArgumentTypeError(f"{name}={written!r}: {detail}") from None
-    return name, value
-
-
-def _non_negative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {value}")
-    return value
 
 
 def main(argv=None):
@@ -148,9 +105,12 @@ def main(argv=None):
     """
     output = None
     try:
-        with _ctrl_c_remembered() as ctrl_c:
+        with ctrl_c_remembered() as ctrl_c:
             parser = build_parser()
             args = parser.parse_args(argv)
+            if args.command == "sweep":
+                from .sweep.command import sweep
+                return sweep(parser, args, ctrl_c)
             options = _experiment_options(parser, args)
             output = OutputDirectory(_out_dir(args))
             with output:
@@ -171,13 +131,13 @@ def main(argv=None):
               file=sys.stderr)
         return EXIT_INTERRUPTED
     except OutputDirectoryError as exc:
-        return _fail(EXIT_USAGE, f"--out {exc}")
+        return fail(EXIT_USAGE, f"--out {exc}")
     except RUN_FAILURES as exc:  # before ValueError: FileFormatError is one
-        return _fail(EXIT_FAILURE, _describe(exc))
+        return fail(EXIT_FAILURE, _describe(exc))
     except ValueError as exc:
         # Options reach the experiment only after argparse has checked them one by one; a
         # ValueError is the experiment rejecting what they ask for together.
-        return _fail(EXIT_USAGE, str(exc))
+        return fail(EXIT_USAGE, str(exc))
 
 
 class _CtrlC:
@@ -197,7 +157,7 @@ class _CtrlC:
 
 
 @contextlib.contextmanager
-def _ctrl_c_remembered():
+def ctrl_c_remembered():
     """Turn Ctrl-C into KeyboardInterrupt as Python does, and remember that it was pressed.
 
     Python code called from C can lose a KeyboardInterrupt: about one Ctrl-C in four, sent
@@ -228,10 +188,7 @@ def _experiment_options(parser, args):
             parser.error(f"{option} applies to the classification experiment only, not to "
                          f"{args.experiment!r}")
         options[name] = getattr(args, name)
-    for option, given in (("--regime", args.regime is not None), ("--set", args.settings)):
-        if given and args.experiment not in REGIME_EXPERIMENTS:
-            parser.error(f"{option} applies to {', '.join(REGIME_EXPERIMENTS)} only, not to "
-                         f"{args.experiment!r}")
+    check_regime_options(parser, args)
     if args.regime is not None:
         options["regime"] = args.regime
     if args.settings:
@@ -243,16 +200,8 @@ def _out_dir(args):
     # ``is None``, not falsiness: ``--out ""`` is a mistake to report, not a wish for the default.
     if args.out is not None:
         return args.out
-    regime = "-paper" if args.regime == "paper" else ""
-    settings = "".join(f"-{name}={_written(value)}" for name, value in args.settings)
-    return (f"results/{args.experiment}{regime}{settings}{'-quick' if args.quick else ''}"
-            f"-seed{args.seed}")
-
-
-def _written(value):
-    if isinstance(value, list):
-        return ",".join(f"{rate:g}" for rate in value)
-    return f"{value:g}" if isinstance(value, float) else str(value).lower()
+    return "results/" + run_name(args.experiment, args.regime, args.settings, args.quick,
+                                 args.seed)
 
 
 def _check_dataset(name, quick):
@@ -319,13 +268,6 @@ def _describe(exc):
     if isinstance(exc, OSError) and exc.strerror:
         return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
     return str(exc) or type(exc).__name__
-
-
-def _fail(code, message):
-    """Print ``message`` as one line, ``python -m core: error: ...``, on stderr; return ``code``."""
-    one_line = " ".join(line.strip() for line in message.splitlines() if line.strip())
-    print(f"{PROG}: error: {one_line}", file=sys.stderr)
-    return code
 
 
 def _print_summary(metrics, paths):

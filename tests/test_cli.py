@@ -231,18 +231,21 @@ def test_a_bad_setting_is_refused_before_anything_runs(setting, message, capsys)
     assert message in capsys.readouterr().err
 
 
-def test_a_setting_replaces_the_regimes_value(tmp_path):
+@pytest.mark.parametrize("regime, theta", [("paper", "0"), ("ours", "0.5")])
+def test_a_setting_replaces_the_regimes_value(regime, theta, tmp_path):
+    # ours sets theta and eta_PP_up itself: the settings must win over it, not collide
     out = tmp_path / "set"
-    assert main(["reproduce", "fig1", "--quick", "--regime", "paper", "--set", "theta=0",
-                 "--set", "eta_PP_up=0.2,0.2", "--set", "learn_IP=false", "--out", str(out),
+    assert main(["reproduce", "fig1", "--quick", "--regime", regime, "--set", f"theta={theta}",
+                 "--set", "eta_PP_up=0.2,0.1", "--set", "learn_IP=false", "--out", str(out),
                  "--no-progress"]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["protocol"]["set"] == {"theta": 0.0, "eta_PP_up": [0.2, 0.2],
+    assert metrics["protocol"]["set"] == {"theta": float(theta), "eta_PP_up": [0.2, 0.1],
                                           "learn_IP": False}
-    assert metrics["parameters"]["theta"] == 0.0
-    assert metrics["parameters"]["eta_PP_up"] == [0.2, 0.2]
+    assert metrics["parameters"]["theta"] == float(theta)
+    assert metrics["parameters"]["eta_PP_up"] == [0.2, 0.1]
     assert metrics["parameters"]["learn_IP"] is False
-    assert metrics["parameters"]["tau_0"] == 3.0  # the paper's regime otherwise
+    if regime == "paper":
+        assert metrics["parameters"]["tau_0"] == 3.0  # the paper's regime otherwise
 
 
 def test_the_default_output_directory_names_the_regime():

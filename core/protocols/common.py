@@ -274,12 +274,17 @@ def figure_html(result):
     """The figure of ``result`` as a standalone Bokeh HTML page, or None if it has none."""
     if result.figure is None:
         return None
+    return standalone_html(result.figure,
+                           f"{result.metrics['experiment']} (seed {result.metrics['seed']})")
+
+
+def standalone_html(figure, title):
+    """HoloViews ``figure`` as a standalone Bokeh HTML page (its scripts inlined) titled
+    ``title``."""
     from bokeh.embed import file_html
     from bokeh.resources import INLINE
 
-    model = holoviews().render(result.figure, backend="bokeh")
-    return file_html(model, INLINE,
-                     title=f"{result.metrics['experiment']} (seed {result.metrics['seed']})")
+    return file_html(holoviews().render(figure, backend="bokeh"), INLINE, title=title)
 
 
 def _checked_output_path(path):
@@ -392,12 +397,16 @@ def holoviews():
     return hv
 
 
-def progress(iterable, *, total=None, desc="", enabled=True):
-    """A tqdm progress bar with an ETA on stderr (a plain iterator when disabled)."""
+def progress(iterable, *, total=None, desc="", enabled=True, unit="step"):
+    """A tqdm progress bar with an ETA on stderr (a plain iterator when disabled).
+
+    ``iterable`` None gives a bar of ``total`` units advanced by hand (``update``), or None
+    when disabled.
+    """
     if not enabled:
         return iterable
     from tqdm.auto import tqdm
-    return tqdm(iterable, total=total, desc=desc, unit="step", dynamic_ncols=True)
+    return tqdm(iterable, total=total, desc=desc, unit=unit, dynamic_ncols=True)
 
 
 class Stopwatch:

@@ -88,8 +88,9 @@ def run(quick=False, seed=0, show_progress=True, regime="ours", overrides=None):
     check_regime(regime)
     clock = Stopwatch()
     setup = QUICK if quick else FULL
-    net = PRESET.make_network(seed=seed, **(REGIME if regime == "ours" else {}),
-                              **(overrides or {}))
+    # one dict, so that a --set of a value the regime also sets replaces it
+    net = PRESET.make_network(seed=seed, **{**(REGIME if regime == "ours" else {}),
+                                            **(overrides or {})})
     association = Association.near_output(net, seed=seed + 1, offset=TARGET_OFFSET)
     target = association.target_potential
     net.present(association.input_rates, target)

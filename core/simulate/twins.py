@@ -60,7 +60,8 @@ def _twin_of_advance():
     if latest is not None and all(namespace.get(name) is value
                                   for namespace, name, value in latest[1]):
         return latest[0]
-    from . import euler  # noqa: F401 -- loads every module of SOURCES
+    from . import euler  # loads every module of SOURCES; only that is wanted
+    del euler  # (pyflakes ignores noqa: a del is what tells it the import is meant)
 
     key = _key()
     with _lock:
@@ -191,7 +192,8 @@ def _in_its_module(function):
 
 def numba_installed():
     try:
-        import numba  # noqa: F401
+        import numba
     except ImportError:
         return False
+    del numba  # only whether it imports counts
     return True
