@@ -140,3 +140,13 @@ def test_a_frozen_layer_keeps_its_weights_and_biases_while_the_others_learn():
     np.testing.assert_allclose(again.W[1] - before[1][0], expected[1], rtol=1e-12)
     with pytest.raises(ValueError, match="frozen layers"):
         MLP((4, 5, 2), phi, frozen={3})
+
+
+def test_the_classification_control_freezes_the_mlps_hidden_to_hidden_layer():
+    from core.protocols.classification import QUICK_PRESET, make_learners
+
+    learners = make_learners(QUICK_PRESET, seed=0)
+    control, mlp = learners["backprop_frozen_hidden_to_hidden"], learners["backprop_mlp"]
+    assert control.frozen == {2} and mlp.frozen == frozenset()
+    for k in mlp.W:
+        np.testing.assert_array_equal(control.W[k], mlp.W[k])
