@@ -112,3 +112,41 @@ def test_layers_that_do_not_learn_are_left_out_and_the_others_match_full_backpro
     mlp.train_batch(x, target, {1: 0.0, 2: 0.7})
     np.testing.assert_array_equal(mlp.W[1], hidden)
     assert mlp.updates(x, target, scale=0.0) == ({}, {})
+
+
+def test_a_frozen_layer_keeps_its_weights_and_biases_while_the_others_learn():
+    """``frozen={2}`` (the backprop control of a frozen W^PP_21): W_2 and b_2 stay bit-identical
+    whatever learning rate is passed, the layers below and above still learn, and the layer below
+    gets the error backpropagated through the frozen W_2 (the same update as full backprop)."""
+    phi = transfer_function(ModelParameters(transfer="logistic", theta=0.0))
+    rng = np.random.default_rng(0)
+    x, target = rng.uniform(0, 1, (10, 4)), rng.uniform(0.1, 0.8, (10, 2))
+    full = MLP((4, 5, 3, 2), phi, seed=1, use_bias=True)
+    frozen = MLP((4, 5, 3, 2), phi, seed=1, use_bias=True, frozen={2})
+    for k in full.b:
+        full.b[k] = frozen.b[k] = rng.normal(size=full.b[k].shape)
+    expected, _ = full.updates(x, target, scale=0.5)
+    before = {k: (frozen.W[k].copy(), frozen.b[k].copy()) for k in frozen.W}
+    for learning_rate in (0.5, {1: 0.5, 2: 0.5, 3: 0.5}):
+        frozen.train_batch(x, target, learning_rate)
+    np.testing.assert_array_equal(frozen.W[2], before[2][0])
+    np.testing.assert_array_equal(frozen.b[2], before[2][1])
+    for k in (1, 3):
+        assert not np.array_equal(frozen.W[k], before[k][0]), k
+        assert not np.array_equal(frozen.b[k], before[k][1]), k
+    again = MLP((4, 5, 3, 2), phi, seed=1, use_bias=True, frozen={2})
+    again.b = {k: before[k][1].copy() for k in before}
+    again.train_batch(x, target, 0.5)
+    np.testing.assert_allclose(again.W[1] - before[1][0], expected[1], rtol=1e-12)
+    with pytest.raises(ValueError, match="frozen layers"):
+        MLP((4, 5, 2), phi, frozen={3})
+
+
+def test_the_classification_control_freezes_the_mlps_hidden_to_hidden_layer():
+    from core.protocols.classification import QUICK_PRESET, make_learners
+
+    learners = make_learners(QUICK_PRESET, seed=0)
+    control, mlp = learners["backprop_frozen_hidden_to_hidden"], learners["backprop_mlp"]
+    assert control.frozen == {2} and mlp.frozen == frozenset()
+    for k in mlp.W:
+        np.testing.assert_array_equal(control.W[k], mlp.W[k])

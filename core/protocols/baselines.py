@@ -57,10 +57,14 @@ class MLP:
         Fixed feedback matrices :math:`B_k` of shape ``(n_k, n_{k+1})`` for feedback alignment
         (e.g. the microcircuit's top-down weights ``net.weights.W_down``); random
         :math:`U(-s, s)` when omitted.
+    frozen : iterable of int
+        Layers ``k`` whose weights :math:`W_k` and biases :math:`b_k` never change in
+        :meth:`train_batch` (their learning rate is 0 whatever is passed), e.g. ``{2}`` for the
+        backprop counterpart of a microcircuit with :math:`W^{PP}_{2,1}` frozen.
     """
 
     def __init__(self, layer_sizes, transfer: TransferFunction, *, seed=0, init_scale=1.0,
-                 use_bias=False, feedback=None):
+                 use_bias=False, feedback=None, frozen=()):
         self.sizes = validation.layer_sizes(layer_sizes)
         self.transfer = transfer
         rng = np.random.default_rng(seed)
@@ -72,14 +76,16 @@ class MLP:
             feedback = {k: rng.uniform(-init_scale, init_scale, (self.sizes[k], self.sizes[k + 1]))
                         for k in range(1, N)}
         self.feedback = {k: np.array(B, dtype=float) for k, B in feedback.items()}
+        self.frozen = frozenset(_frozen_layers(frozen, N))
         self._update_buffers = {}  # reused by train_batch, as the microcircuit reuses its own
 
     @classmethod
-    def from_network(cls, net):
+    def from_network(cls, net, *, frozen=()):
         """The MLP whose forward pass equals ``net``'s bottom-up pass (attenuation folded in),
-        with the microcircuit's top-down weights as feedback matrices."""
+        with the microcircuit's top-down weights as feedback matrices; ``frozen`` as in the
+        constructor."""
         p = net.params
-        mlp = cls(net.sizes, transfer_function(p), feedback=net.weights.W_down)
+        mlp = cls(net.sizes, transfer_function(p), feedback=net.weights.W_down, frozen=frozen)
         for k, W in net.weights.W_up.items():
             c = basal_attenuation(p.g_lk, p.g_B, apical_conductance(p.g_A, k, net.n_layers))
             mlp.W[k] = c * W
@@ -151,8 +157,13 @@ class MLP:
     def train_batch(self, input_rates, target, learning_rate, *, rule="backprop", loss="rate"):
         """One step of gradient descent (or feedback alignment) on a mini-batch.
 
-        ``learning_rate`` is a float or a dict ``{k: rate}`` per layer.
+        ``learning_rate`` is a float or a dict ``{k: rate}`` per layer; the layers in
+        :attr:`frozen` get 0 (weights and biases unchanged, their update not computed).
         """
+        if self.frozen:
+            learning_rate = {k: 0.0 if k in self.frozen else
+                             (learning_rate[k] if isinstance(learning_rate, dict) else learning_rate)
+                             for k in self.W}
         dW, db = self.updates(input_rates, target, rule=rule, loss=loss, out=self._update_buffers,
                               scale=learning_rate)
         self._update_buffers.update(dW)
@@ -160,6 +171,15 @@ class MLP:
             self.W[k] += dW[k]
             if k in db:
                 self.b[k] += db[k]
+
+
+def _frozen_layers(frozen, n_layers):
+    """The layer indices of ``frozen`` as a set, each checked to be a layer ``1..n_layers``."""
+    layers = {int(k) for k in frozen}
+    wrong = sorted(k for k in layers if not 1 <= k <= n_layers)
+    if wrong:
+        raise ValueError(f"frozen layers must be in 1..{n_layers}, got {wrong}")
+    return layers
 
 
 def backprop_updates(net, input_rates, target_potential):

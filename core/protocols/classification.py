@@ -1,4 +1,4 @@
-r"""Fig. 3: image classification with the steady-state microcircuit, against three baselines.
+r"""Fig. 3: image classification with the steady-state microcircuit, against four baselines.
 
 A 784-500-500-10 microcircuit (``--quick``: 64-100-100-10 on the 8x8 digits) starts in the
 self-predicting state and learns in a steady-state mode after the paper's Sec. 3.4
@@ -14,7 +14,11 @@ On the same images, in the same order, for the same epochs:
 * ``backprop_mlp`` -- an MLP with the same architecture, :math:`\varphi` and initial forward weights
   (:meth:`core.protocols.baselines.MLP.from_network`), trained by backprop on the target rates,
 * ``single_layer`` -- the same microcircuit with only the output weights plastic,
-* ``frozen_hidden_to_hidden`` -- the microcircuit with :math:`W^{PP}_{2,1}` frozen.
+* ``frozen_hidden_to_hidden`` -- the microcircuit with :math:`W^{PP}_{2,1}` frozen,
+* ``backprop_frozen_hidden_to_hidden`` -- the backprop MLP with its hidden-to-hidden weights
+  :math:`W_2` frozen, and its biases :math:`b_2` with them, as the microcircuit's threshold of
+  layer 2 is frozen with :math:`W^{PP}_{2,1}` (both learn at :math:`\eta^{PP}_{2,1}`); the
+  control that tells whether backprop itself gains from learning them.
 
 Errors are percentages of misclassified images of the validation and test sets, after every epoch.
 """
@@ -93,7 +97,8 @@ BATCH_SIZE = 10
 STEADY_STATE_FORMS = ("two_pass", "literal_two_pass")
 """``--steady-state``: the forms of :mod:`core.simulate.steady_state` a run can learn with."""
 TARGET_RATES = (0.1, 0.8)
-LEARNERS = ("microcircuit", "backprop_mlp", "single_layer", "frozen_hidden_to_hidden")
+LEARNERS = ("microcircuit", "backprop_mlp", "single_layer", "frozen_hidden_to_hidden",
+            "backprop_frozen_hidden_to_hidden")
 N_ANGLE_IMAGES = 100
 log = logging.getLogger(__name__)
 
@@ -137,13 +142,15 @@ def _with_frozen_layers(preset, seed, frozen):
 
 
 def make_learners(preset, seed):
-    """The four learners of the module docstring, all from the same initial weights."""
+    """The learners of the module docstring, all from the same initial weights."""
     micro = preset.make_network(seed=seed)
     hidden = set(micro.hidden_layers)
     single = _with_frozen_layers(preset, seed, hidden)
-    frozen = _with_frozen_layers(preset, seed, {2} if 2 in hidden else set())
+    hidden_to_hidden = {2} if 2 in hidden else set()
+    frozen = _with_frozen_layers(preset, seed, hidden_to_hidden)
     return {"microcircuit": micro, "backprop_mlp": MLP.from_network(micro),
-            "single_layer": single, "frozen_hidden_to_hidden": frozen}
+            "single_layer": single, "frozen_hidden_to_hidden": frozen,
+            "backprop_frozen_hidden_to_hidden": MLP.from_network(micro, frozen=hidden_to_hidden)}
 
 
 def _train_batch(learner, inputs, target_rates, target_potentials, mlp_learning_rate, method):
@@ -222,7 +229,7 @@ def train(learners, split, n_train, epochs, mlp_learning_rate, rng, *, show_prog
 
 
 def run(quick=False, seed=0, show_progress=True, dataset=None, steady_state_form="two_pass"):
-    """Train the four learners epoch by epoch; see the module docstring.
+    """Train the learners epoch by epoch; see the module docstring.
 
     Parameters
     ----------
