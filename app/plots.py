@@ -16,15 +16,16 @@ The figures are still plain Bokeh models, so Panel shows them served and in note
 **Backpressure.** A browser on a busy machine may draw more slowly than the server streams: its
 messages then queue up, and the page falls minutes behind (Pause showed after 108 s). So the page
 acknowledges every traces update once it has drawn it (a JavaScript callback counts them into the
-source's ``tags`` in the animation frame after Bokeh's repaint; Bokeh syncs the count back), and
-:meth:`LivePlots.push` keeps at most :data:`MAX_IN_FLIGHT` update unacknowledged and sends the next
-no sooner than the page's last round trip divided by :data:`RENDER_SHARE` after the previous: a
-page that needs a second to draw an update gets one every two seconds, and is idle, ready to
-answer a click, half of the time. What the simulation produces meanwhile (trace rows, decimated to
-:data:`MAX_MERGED_ROWS`, and progress rows) is merged into one update that leaves with the next
-acknowledgement or when the interval is over. A client that never acknowledges (a notebook run
-without a browser, a test's websocket client) is never held back; one that stops acknowledging
-stops receiving traces.
+source's ``tags`` in the animation frame after Bokeh's repaint, with the time the drawing took;
+Bokeh syncs both back), and :meth:`LivePlots.push` keeps at most :data:`MAX_IN_FLIGHT` update
+unacknowledged and sends the next no sooner than the page's drawing time divided by
+:data:`RENDER_SHARE` after the previous: a page that needs a second to draw an update gets one
+every two seconds, and is idle, ready to answer a click, half of the time. (The server keeps time
+for the pages' messages itself: ``sessions.LOOP_SHARE``.) What the simulation produces meanwhile
+(trace rows, decimated to :data:`MAX_MERGED_ROWS`, and progress rows) is merged into one update
+that leaves with the next acknowledgement or when the interval is over. A client that never
+acknowledges (a notebook run without a browser, a test's websocket client) is never held back; one
+that stops acknowledging stops receiving traces.
 """
 
 from __future__ import annotations
@@ -48,9 +49,11 @@ MAX_IN_FLIGHT = 1
 """Traces updates that may be on their way to a page that has not drawn them yet. (With two, a
 page on a busy machine never stopped drawing, and a click waited behind two updates.)"""
 RENDER_SHARE = 0.5
-"""At most this share of a page's time goes into drawing updates, as far as the round trip of an
-update (sent, drawn, acknowledged) tells: on a quiet machine it lasts ~0.15 s (6 updates a
-second), on a busy one seconds."""
+"""At most this share of a page's time goes into drawing updates, as the page measures it (from
+applying an update to the animation frame after its repaint): tens of ms on a quiet machine,
+seconds on a busy one."""
+MAX_DRAWING_TIME_S = 10.0
+"""The longest drawing time a page's acknowledgement is believed (it comes from the page)."""
 MAX_MERGED_ROWS = 200
 """Trace rows of an update that merges what accumulated while the page was behind."""
 HEIGHT = 230
@@ -139,8 +142,7 @@ class LivePlots:
         self.events = ColumnDataSource(simulation.events.table(), name="events")
         self._events_sent = simulation.events.count
         self.sent = self.acknowledged = 0  # traces updates sent, and drawn by the page
-        self._sent_at = {}  # update number: when it left, until the page acknowledges it
-        self._round_trip = self._last_sent = 0.0
+        self._drawing_time = self._last_sent = 0.0  # seconds the page takes to draw an update
         self._timer = None  # sends what is held once the interval is over
         self._held = self._held_progress = None  # rows waiting for the page to catch up
         self._whole_run_due = False
@@ -187,14 +189,12 @@ class LivePlots:
         if self.acknowledged:  # a page that acknowledges is paced by its acknowledgements
             if self.sent - self.acknowledged >= MAX_IN_FLIGHT:
                 return False
-            wait = self._last_sent + self._round_trip / RENDER_SHARE - time.monotonic()
+            wait = self.next_send_due() - time.monotonic()
             if wait > 0 and self._send_later(wait):
                 return False
         if self._held is not None:
             self.sent += 1
-            self._last_sent = self._sent_at[self.sent] = time.monotonic()
-            if len(self._sent_at) > MAX_IN_FLIGHT + 1:  # a client that never acknowledges
-                del self._sent_at[next(iter(self._sent_at))]
+            self._last_sent = time.monotonic()
             self.traces.stream(self._held, rollover=TRACE_ROLLOVER)
             self._hide_hints()
         if self._held_progress is not None:
@@ -203,6 +203,11 @@ class LivePlots:
             self._send_whole_run()
         self._held = self._held_progress = None
         return True
+
+    def next_send_due(self):
+        """When (``time.monotonic()``) the page may get its next traces update: the previous one
+        left plus the page's drawing time divided by :data:`RENDER_SHARE`."""
+        return self._last_sent + self._drawing_time / RENDER_SHARE
 
     def _send_later(self, wait):
         """Send what is held in ``wait`` seconds, also when no tick comes by then (paused, or the
@@ -252,25 +257,26 @@ class LivePlots:
         self._placeholder.data = {column: [] for column in PLACEHOLDER}  # the data set the axes
 
     def _acknowledge_in_page(self):
-        # the page counts the updates it has drawn into the source's tags; Bokeh sends the count
-        # back (a page that shows no trace plot has no source, receives and counts nothing).
-        # Bokeh repaints in the next animation frame: the frame after it has been drawn.
-        self.traces.tags = [0]
+        # the page counts the updates it has drawn into the source's tags, with the seconds the
+        # last one took; Bokeh sends them back (a page that shows no trace plot has no source,
+        # receives and counts nothing). Bokeh repaints in the next animation frame: the frame
+        # after it has been drawn.
+        self.traces.tags = [0, 0.0]
         self.traces.js_on_change("streaming", CustomJS(args=dict(source=self.traces), code=(
-            "requestAnimationFrame(() => requestAnimationFrame(() => {"
-            " source.tags = [(source.tags.length ? source.tags[0] : 0) + 1] }))")))
+            "const start = performance.now();"
+            " requestAnimationFrame(() => requestAnimationFrame(() => {"
+            " source.tags = [(source.tags.length ? source.tags[0] : 0) + 1,"
+            " (performance.now() - start) / 1000] }))")))
         self.traces.on_change("tags", self._acknowledge)
 
     def _acknowledge(self, attr, old, new):
         if new and isinstance(new[0], (int, float)):
             self.acknowledged = min(int(new[0]), self.sent)
-            sent_at = self._sent_at.pop(self.acknowledged, None)
-            if sent_at is not None:
-                sample = time.monotonic() - sent_at
-                # a page that got slower is believed at once, one that got faster gradually
-                self._round_trip = max(sample, 0.7 * self._round_trip + 0.3 * sample)
-            for number in [n for n in self._sent_at if n < self.acknowledged]:
-                del self._sent_at[number]
+            if len(new) > 1 and isinstance(new[1], (int, float)) and new[1] >= 0:
+                # a page that got slower is believed at once, one that got faster gradually; a
+                # page claiming more than MAX_DRAWING_TIME_S (a broken client) still gets updates
+                drawn = min(float(new[1]), MAX_DRAWING_TIME_S)
+                self._drawing_time = max(drawn, 0.7 * self._drawing_time + 0.3 * drawn)
             self._send_held()  # what waited for the page (e.g. the last rows before a pause)
 
     # ---- figures ---------------------------------------------------------------------------

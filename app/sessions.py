@@ -13,7 +13,14 @@ run a periodic callback; one conductor coroutine per process ticks them:
   ``period``; a session the user just changed (:meth:`Conductor.touch`) goes first, so the first
   plot update that reflects a click follows it within a tick or two;
 * **one simulation budget per period shared by the playing sessions** (:func:`share`): thirty
-  students slow each other's simulations down instead of queueing behind each other.
+  students slow each other's simulations down instead of queueing behind each other;
+* **on a machine short of CPU, the loop gives back what it waited for**: after a tick, no tick
+  starts for :data:`GIVE_BACK` times as long as that one was kept from the CPU by other processes
+  (its wall time minus the CPU time the server process spent meanwhile). The budgets are wall time,
+  so without this the play loop would claim the same share of a starved machine as of an idle one:
+  the browsers and other programs beside it would draw and answer ever more slowly, and clicks and
+  the pages' acknowledgements would only get the gaps between back-to-back ticks. On a machine with
+  CPU to spare, nothing changes.
 
 Measured in ``benchmarks/bench_load.py``; the sessions' lifecycle in ``tests/test_sessions.py``.
 """
@@ -31,6 +38,9 @@ import weakref
 
 PERIOD_S = 0.1
 """A playing session is ticked at most this often (10 plot updates per second)."""
+GIVE_BACK = 2.0
+"""After a tick kept from the CPU for ``w`` seconds, no tick starts for ``GIVE_BACK * w`` (chosen
+with benchmarks/bench_browser.py; see benchmarks/README.md)."""
 TICK_TIMEOUT_S = 10.0
 """A tick that has not run after this long (its session went away) no longer holds the loop."""
 RELEASE_AFTER_S = 2.0
@@ -148,13 +158,19 @@ class Conductor:
                 self._touched.discard(session)
                 if session in self._last:  # not paused in the meantime (from another thread)
                     self._last[session] = time.monotonic()
-            await self._tick(session)
+            kept_waiting = await self._tick(session)
+            if kept_waiting > 0:
+                await asyncio.sleep(GIVE_BACK * kept_waiting)
 
     async def _tick(self, session):
-        """Run ``session.tick()`` in its session's context and wait until it has run."""
+        """Run ``session.tick()`` in its session's context and wait until it has run; returns the
+        seconds it was kept from the CPU: its wall time minus the process's CPU time meanwhile
+        (not counting the wait for its turn, when the loop was free)."""
         done = asyncio.get_running_loop().create_future()
+        kept_waiting = [0.0]
 
         def tick():
+            started, cpu_started = time.monotonic(), time.process_time()
             try:
                 if self.is_playing(session):
                     session.tick()
@@ -162,11 +178,14 @@ class Conductor:
                 self.pause(session)
                 _log.exception("the play loop paused a session whose tick failed")
             finally:
+                kept_waiting[0] = ((time.monotonic() - started)
+                                   - (time.process_time() - cpu_started))
                 if not done.done():
                     done.set_result(None)
 
         if not await run_in_session(session.document, tick, done):
             self.pause(session)
+        return kept_waiting[0]
 
 
 async def run_in_session(document, work, done):

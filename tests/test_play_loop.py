@@ -8,6 +8,7 @@ ticks real sessions: tests/test_sessions.py and tests/test_browser.py play them.
 import asyncio
 import time
 
+import numpy as np
 import pytest
 
 import sessions
@@ -198,3 +199,20 @@ def test_closed_sessions_template_roots_are_forgotten(monkeypatch):
     monkeypatch.setattr(state, "_views", {"p-live": object()})
     sessions.forget_closed_templates()
     assert state._fake_roots == ["p-live"]
+
+
+def test_after_a_tick_kept_from_the_cpu_the_loop_stays_free_as_long():
+    """A tick that spent 0.02 s of wall time without the CPU (here: asleep, as when other
+    processes had it) is followed by GIVE_BACK * 0.02 s without ticks, however many sessions are
+    due."""
+    starts = []
+
+    class Starved(FakeSession):
+        def tick(self):
+            starts.append(time.monotonic())
+            time.sleep(0.02)
+
+    _play(Conductor(period=0.0), [Starved("a", []), Starved("b", [])], 0.4)
+    gaps = np.diff(starts)
+    assert len(gaps) >= 3
+    assert gaps.min() >= 0.02 * (1 + sessions.GIVE_BACK) * 0.99, gaps

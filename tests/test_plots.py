@@ -1,5 +1,5 @@
 """The live plots' backpressure: at most MAX_IN_FLIGHT traces updates unacknowledged by the page,
-what comes meanwhile merged and decimated (the page in a real browser, where its round trip also
+what comes meanwhile merged and decimated (the page in a real browser, where its drawing time also
 paces them: test_browser.py)."""
 
 
@@ -112,12 +112,24 @@ def test_plots_show_axes_and_a_hint_until_the_first_data():
     assert len(live._placeholder.data["time"]) == 0
 
 
-def test_a_client_that_never_acknowledges_leaves_no_growing_bookkeeping():
-    """A notebook without a browser, or a websocket client, never acknowledges: the send times
-    kept for the round trip stay bounded however long it plays."""
-    simulation = LiveSimulation("fig2", seed=0)
-    live_plots = plots.LivePlots(simulation)
-    for _ in range(30):
-        live_plots.push(simulation.advance(100, samples=5))
-    assert live_plots.sent == 30 and live_plots.acknowledged == 0
-    assert len(live_plots._sent_at) <= plots.MAX_IN_FLIGHT + 1
+def test_the_next_update_waits_for_the_pages_drawing_time_over_the_render_share(monkeypatch):
+    """Paced by how long the page says it took to draw (slower believed at once, faster
+    gradually), not by the round trip; an absurd claim is capped."""
+    simulation = LiveSimulation("fig1")
+    live = plots.LivePlots(simulation)
+    clock = [100.0]
+    monkeypatch.setattr(plots.time, "monotonic", lambda: clock[0])
+    assert live.push(_frame(simulation))
+    assert live.next_send_due() == 100.0  # nothing drawn yet: no wait
+    live._acknowledge("tags", [0, 0.0], [1, 0.4])
+    assert live.next_send_due() == pytest.approx(100.0 + 0.4 / plots.RENDER_SHARE)
+    clock[0] = 101.0
+    assert live.push(_frame(simulation))  # sent at 101
+    live._acknowledge("tags", [1, 0.4], [2, 0.1])  # faster: believed gradually
+    assert live.next_send_due() == pytest.approx(101.0 + (0.7 * 0.4 + 0.3 * 0.1)
+                                                 / plots.RENDER_SHARE)
+    live._acknowledge("tags", [2, 0.1], [2, float("inf")])
+    assert live.next_send_due() == pytest.approx(101.0 + plots.MAX_DRAWING_TIME_S
+                                                 / plots.RENDER_SHARE)
+    live._acknowledge("tags", [2, 0.0], [2])  # a count alone (no time) is still an acknowledgement
+    assert live.acknowledged == 2
