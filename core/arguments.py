@@ -60,6 +60,16 @@ def non_negative_int(text):
     return value
 
 
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
 def check_regime_options(parser, args):
     """Refuse ``--regime`` and ``--set`` (``args.regime``, ``args.settings``) for an experiment
     that runs in one regime only, through ``parser.error``."""
@@ -77,7 +87,8 @@ def run_name(experiment, regime, settings, quick, seed):
     experiment : str
     regime : str or None
     settings : list of (str, object)
-        Parameter names and values, as :func:`parameter_setting` returns them.
+        Parameter names and values, as :func:`parameter_setting` returns them, and the options
+        that change what a run computes (``reproduce classification --epochs``, ``--learners``).
     quick : bool
     seed : int
     """

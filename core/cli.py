@@ -1,7 +1,7 @@
 """Command line: ``python -m core reproduce EXPERIMENT [--quick] [--seed N] [--out DIR]
-[--dataset NAME] [--regime ours|paper] [--set NAME=VALUE]...`` (``--dataset`` for
-``classification`` only, ``--regime`` and ``--set`` for ``self-prediction``, ``fig1`` and
-``fig2``), and ``python -m core sweep EXPERIMENT --seeds 0-9 [--set NAME=V1,V2,...]...``, many
+[--dataset NAME] [--epochs N] [--learners A,B,...] [--regime ours|paper] [--set NAME=VALUE]...``
+(``--dataset``, ``--epochs`` and ``--learners`` for ``classification`` only, ``--regime`` and
+``--set`` for ``self-prediction``, ``fig1`` and ``fig2``), and ``python -m core sweep EXPERIMENT --seeds 0-9 [--set NAME=V1,V2,...]...``, many
 reproduce runs in parallel (:mod:`core.sweep`, which documents its own exit codes).
 
 Also installed as the ``dendritic-microcircuits`` console script.
@@ -43,7 +43,8 @@ import threading
 from . import __version__
 from .errors import ConvergenceError, DatasetUnavailableError, DivergenceError, FileFormatError
 from .arguments import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, PROG, REGIME_EXPERIMENTS,
-                        check_regime_options, fail, non_negative_int, parameter_setting, run_name)
+                        check_regime_options, fail, non_negative_int, parameter_setting,
+                        positive_int, run_name)
 from .protocols import EXPERIMENTS, get_runner
 from .protocols.common import REGIMES, OutputDirectory, OutputDirectoryError
 
@@ -52,12 +53,13 @@ RUN_FAILURES = (DatasetUnavailableError, FileFormatError, DivergenceError, Conve
 """Exceptions that end a run with exit code 1 and a one-line message (ImportError: scikit-learn,
 optional, is missing for the 8x8 digits)."""
 SUMMARY_KEYS = ("experiment", "quick", "seed", "run_time_s", "initial_error", "final_error",
-                "baselines", "apical_sq_before", "apical_sq_after", "angles_deg")
+                "baselines", "apical_sq_before", "apical_sq_after", "angles_deg",
+                "early_stopping")
 
 
 def build_parser():
     from .io import data
-    from .protocols.classification import DATASETS, STEADY_STATE_FORMS
+    from .protocols.classification import DATASETS, LEARNERS, STEADY_STATE_FORMS
 
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -95,7 +97,30 @@ def build_parser():
                            help="classification only: settle the microcircuits by the "
                                 "self-consistent two passes (default) or as the paper's Sec. 3.4 "
                                 "writes them")
+    reproduce.add_argument("--epochs", type=positive_int, default=None, metavar="N",
+                           help="classification only: epochs of every learner, the cap of the "
+                                "reported early stopping (default: the data set's, "
+                                + ", ".join(f"{name} {full} ({quick} with --quick)"
+                                            for name, (full, quick) in
+                                            ((name, DATASETS[name]["epochs"])
+                                             for name in sorted(DATASETS)))
+                                + ")")
+    reproduce.add_argument("--learners", type=learner_list, default=None, metavar="A,B,...",
+                           help="classification only: train only these, comma-separated, on the "
+                                "same images in the same order as all of them (default: "
+                                f"all: {', '.join(LEARNERS)})")
     return parser
+
+
+def learner_list(text):
+    """``--learners``: comma-separated names of classification learners, in the order of
+    :data:`~core.protocols.classification.LEARNERS`."""
+    from .protocols.classification import check_learners
+
+    try:
+        return check_learners(name.strip() for name in text.split(",") if name.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def main(argv=None):
@@ -181,7 +206,8 @@ def ctrl_c_remembered():
 def _experiment_options(parser, args):
     """Keyword arguments of the experiment's ``run`` beyond ``quick``, ``seed`` and progress."""
     options = {}
-    for option, name in (("--dataset", "dataset"), ("--steady-state", "steady_state_form")):
+    for option, name in (("--dataset", "dataset"), ("--steady-state", "steady_state_form"),
+                         ("--epochs", "epochs"), ("--learners", "learners")):
         if getattr(args, name) is None:
             continue
         if args.experiment != "classification":
@@ -200,8 +226,14 @@ def _out_dir(args):
     # ``is None``, not falsiness: ``--out ""`` is a mistake to report, not a wish for the default.
     if args.out is not None:
         return args.out
-    return "results/" + run_name(args.experiment, args.regime, args.settings, args.quick,
-                                 args.seed)
+    # --epochs and --learners change what the run computes, as --set does: named like it, so
+    # that runs with different values do not overwrite each other
+    chosen = [(option, value) for option, value in
+              (("epochs", args.epochs),
+               ("learners", ",".join(args.learners) if args.learners else None))
+              if value is not None]
+    return "results/" + run_name(args.experiment, args.regime, [*args.settings, *chosen],
+                                 args.quick, args.seed)
 
 
 def _check_dataset(name, quick):

@@ -270,3 +270,111 @@ def test_classification_reports_an_unavailable_data_set_in_one_line(tmp_path, mo
     assert stderr.startswith("python -m core: error: MNIST is not available")
     assert stderr.count("\n") == 1 and data.ENV_DATA_DIR in stderr
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--epochs", "0", "argument --epochs: must be a positive integer, got 0"),
+    ("--epochs", "-2", "argument --epochs: must be a positive integer, got -2"),
+    ("--epochs", "1.5", "argument --epochs: must be a positive integer, got '1.5'"),
+    ("--learners", "backprop_mlp,mlp", "argument --learners: unknown learner 'mlp'; choose from "
+     "microcircuit, backprop_mlp, single_layer, frozen_hidden_to_hidden, "
+     "backprop_frozen_hidden_to_hidden"),
+    ("--learners", "single_layer,backprop_mlp,single_layer",
+     "argument --learners: learner 'single_layer' given twice; choose from microcircuit,"),
+    ("--learners", ",", "argument --learners: no learner given; choose from microcircuit,"),
+])
+def test_a_bad_epoch_count_or_learner_is_refused_before_anything_runs(option, value, message,
+                                                                      tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["reproduce", "classification", "--quick", option, value, "--out",
+              str(tmp_path / "o")])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("option, value", [("--epochs", "3"), ("--learners", "backprop_mlp")])
+def test_epochs_and_learners_options_are_for_classification_only(option, value, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["reproduce", "fig2", "--quick", option, value])
+    assert exit_info.value.code == 2
+    assert (f"{option} applies to the classification experiment only, not to 'fig2'"
+            in capsys.readouterr().err)
+
+
+def test_the_default_output_directory_names_epochs_and_learners_in_one_order():
+    parser = build_parser()
+    args = parser.parse_args(["reproduce", "classification", "--epochs", "30", "--learners",
+                              "backprop_frozen_hidden_to_hidden,backprop_mlp", "--seed", "2"])
+    assert _out_dir(args) == ("results/classification-epochs=30-learners=backprop_mlp,"
+                              "backprop_frozen_hidden_to_hidden-seed2")
+    args = parser.parse_args(["reproduce", "classification", "--quick", "--learners",
+                              " backprop_mlp , backprop_frozen_hidden_to_hidden"])
+    assert _out_dir(args) == ("results/classification-learners=backprop_mlp,"
+                              "backprop_frozen_hidden_to_hidden-quick-seed0")
+    assert _out_dir(parser.parse_args(["reproduce", "classification", "--quick", "--epochs",
+                                       "2"])) == "results/classification-epochs=2-quick-seed0"
+
+
+def test_classification_of_some_learners_sees_the_full_runs_images_in_its_order(
+        tmp_path, quick_metrics):
+    """Only the two MLPs, the full quick run's epochs: their errors after every epoch are those
+    of the full run, exactly."""
+    out = tmp_path / "mlps"
+    assert main(["reproduce", "classification", "--quick", "--learners",
+                 "backprop_frozen_hidden_to_hidden,backprop_mlp", "--out", str(out),
+                 "--no-progress"]) == 0
+    some = json.loads((out / "metrics.json").read_text())
+    everyone = quick_metrics("classification")
+    mlps = ["backprop_mlp", "backprop_frozen_hidden_to_hidden"]
+    assert some["protocol"]["learners"] == mlps
+    assert some["protocol"]["epochs"] == everyone["protocol"]["epochs"]
+    for errors in ("test_error_per_epoch", "validation_error_per_epoch"):
+        assert sorted(some["measurements"][errors]) == sorted(mlps)
+        for name in mlps:
+            assert some["measurements"][errors][name] == everyone["measurements"][errors][name]
+    assert some["early_stopping"] == {name: everyone["early_stopping"][name] for name in mlps}
+
+
+def test_classification_for_two_epochs_without_the_microcircuit(tmp_path, capsys):
+    out = tmp_path / "two"
+    assert main(["reproduce", "classification", "--quick", "--epochs", "2", "--learners",
+                 "single_layer,backprop_mlp", "--out", str(out), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    metrics = json.loads((out / "metrics.json").read_text())
+    validate_metrics(metrics)
+    assert metrics["protocol"]["epochs"] == 2
+    per_epoch = metrics["measurements"]["test_error_per_epoch"]
+    assert sorted(per_epoch) == ["backprop_mlp", "single_layer"]
+    assert all(len(errors) == 3 for errors in per_epoch.values())
+    # the microcircuit's own measurements: absent, not made up
+    for key in ("initial_error", "final_error", "apical_sq_before", "apical_sq_after"):
+        assert metrics[key] is None, key
+    assert metrics["angles_deg"] == {}
+    assert "apical_sq_nudged_after" not in metrics["measurements"]
+    assert set(metrics["baselines"]) == {"backprop_mlp", "single_layer", "backprop_mlp_validation",
+                                         "single_layer_validation", "backprop_mlp_initial",
+                                         "single_layer_initial"}
+    assert sorted(metrics["early_stopping"]) == ["backprop_mlp", "single_layer"]
+    assert '"early_stopping"' in printed and '"final_error"' not in printed
+    assert "<html" in (out / "figure.html").read_text().lower()
+
+
+def test_early_stopping_reports_the_first_epoch_of_lowest_validation_error(quick_metrics):
+    from core.protocols.classification import LEARNERS, early_stopping
+
+    metrics = quick_metrics("classification")
+    assert sorted(metrics["early_stopping"]) == sorted(LEARNERS)
+    for name, entry in metrics["early_stopping"].items():
+        validation = metrics["measurements"]["validation_error_per_epoch"][name]
+        test = metrics["measurements"]["test_error_per_epoch"][name]
+        best = entry["best_epoch"]
+        assert 1 <= best <= metrics["protocol"]["epochs"]
+        assert entry["validation_error"] == validation[best] == min(validation[1:])
+        assert all(error > validation[best] for error in validation[1:best])
+        assert entry["test_error"] == test[best]
+    # epoch 0 (before learning) is never chosen; ties go to the first epoch
+    assert early_stopping([10.0, 30.0, 20.0, 20.0, 25.0], [1.0, 2.0, 3.0, 4.0, 5.0]) == {
+        "best_epoch": 2, "validation_error": 20.0, "test_error": 3.0}
+    with pytest.raises(ValueError, match="at least one epoch"):
+        early_stopping([10.0], [10.0])

@@ -2,7 +2,7 @@
 
 Every protocol is a function ``run(quick=False, seed=0, show_progress=True) -> Result`` whose
 metrics follow :data:`~core.protocols.common.METRICS_SCHEMA` (``classification`` also takes
-``dataset=``).
+``dataset=``, ``steady_state_form=``, ``epochs=`` and ``learners=``).
 """
 
 from importlib import import_module

@@ -21,6 +21,20 @@ On the same images, in the same order, for the same epochs:
   control that tells whether backprop itself gains from learning them.
 
 Errors are percentages of misclassified images of the validation and test sets, after every epoch.
+
+``learners=`` trains a subset of them: the images and their order depend only on the seed
+(``np.random.default_rng(seed + 1000)`` draws one permutation per epoch whichever learners
+train), so each learner's errors are those of the full run. The microcircuit's measurements
+(``initial_error``, ``final_error``, the apical potentials, the angles) are null or empty when it
+does not train.
+
+**Epochs and early stopping.** Every learner trains for ``epochs`` epochs (the data set's own
+count unless ``epochs=`` is given, ``--epochs`` on the command line): that is the epoch cap.
+``metrics["early_stopping"][learner]`` then *reports* the epoch (>= 1) of the lowest validation
+error (the first one on ties) and the test error at that epoch; the test set plays no part in
+choosing it. Early stopping selects an epoch, it does not stop training: the learners share one
+image order and one run, so that stopping one of them early would change neither the others'
+images nor the run's length, and all per-epoch errors are kept anyway.
 """
 
 from __future__ import annotations
@@ -118,6 +132,48 @@ def load_split(name):
     return data.train_validation_split(dataset, DATASETS[name]["n_validation"])
 
 
+def check_learners(names):
+    """``names`` (an iterable of learner names) in the order of :data:`LEARNERS`.
+
+    Raises
+    ------
+    ValueError
+        For an empty selection, an unknown name or one given twice, listing the allowed names.
+    """
+    names = list(names)
+    allowed = f"choose from {', '.join(LEARNERS)}"
+    unknown = [name for name in names if name not in LEARNERS]
+    if unknown:
+        raise ValueError(f"unknown learner {unknown[0]!r}; {allowed}")
+    twice = sorted({name for name in names if names.count(name) > 1}, key=LEARNERS.index)
+    if twice:
+        raise ValueError(f"learner {twice[0]!r} given twice; {allowed}")
+    if not names:
+        raise ValueError(f"no learner given; {allowed}")
+    return tuple(name for name in LEARNERS if name in names)
+
+
+def early_stopping(validation, test):
+    """The epoch of lowest validation error and the errors there.
+
+    Parameters
+    ----------
+    validation, test : list of float
+        Errors after ``e`` epochs, ``e = 0`` (before learning) first.
+
+    Returns
+    -------
+    dict
+        ``best_epoch`` (>= 1; the first one on ties), ``validation_error`` and ``test_error`` at
+        that epoch.
+    """
+    if len(validation) < 2 or len(test) != len(validation):
+        raise ValueError("early stopping needs the errors after at least one epoch, as many "
+                         "for the test as for the validation set")
+    best = min(range(1, len(validation)), key=lambda epoch: validation[epoch])
+    return {"best_epoch": best, "validation_error": validation[best], "test_error": test[best]}
+
+
 def classification_error(rates, labels):
     """Percentage of patterns whose largest output rate is not at the label."""
     return 100.0 * float(np.mean(np.argmax(rates, axis=1) != labels))
@@ -186,6 +242,7 @@ def train(learners, split, n_train, epochs, mlp_learning_rate, rng, *, show_prog
           method="two_pass"):
     r"""Train every learner on the same shuffled mini-batches of the first ``n_train`` images
     (the microcircuits settled by :func:`core.simulate.steady_state.train_batch`'s ``method``).
+    ``rng`` draws one permutation per epoch, whichever learners there are.
 
     The microcircuits get the target potentials
     :math:`u^\mathrm{trgt} = \varphi^{-1}(r^\mathrm{trgt})`, the MLP the target rates
@@ -199,10 +256,12 @@ def train(learners, split, n_train, epochs, mlp_learning_rate, rng, *, show_prog
     epoch_times : list of float
         Wall time of every epoch's training, in seconds.
     """
-    micro = learners["microcircuit"]
     images, labels = split.train_images[:n_train], split.train_labels[:n_train]
-    target_rates = data.one_hot_rates(labels, micro.sizes[-1], *TARGET_RATES)
-    target_potentials = transfer_function(micro.params).inverse(target_rates)
+    target_rates = data.one_hot_rates(labels, next(iter(learners.values())).sizes[-1],
+                                      *TARGET_RATES)
+    networks = [learner for learner in learners.values() if not isinstance(learner, MLP)]
+    target_potentials = (transfer_function(networks[0].params).inverse(target_rates)
+                         if networks else None)
     history = {"validation": [], "test": []}
 
     def record():
@@ -218,7 +277,8 @@ def train(learners, split, n_train, epochs, mlp_learning_rate, rng, *, show_prog
             order, epoch_clock = rng.permutation(n_train), Stopwatch()
         batch = order[start:start + BATCH_SIZE]
         for learner in learners.values():
-            _train_batch(learner, images[batch], target_rates[batch], target_potentials[batch],
+            _train_batch(learner, images[batch], target_rates[batch],
+                         None if target_potentials is None else target_potentials[batch],
                          mlp_learning_rate, method)
         if start + BATCH_SIZE >= n_train:
             epoch_times.append(epoch_clock.elapsed())
@@ -228,7 +288,8 @@ def train(learners, split, n_train, epochs, mlp_learning_rate, rng, *, show_prog
     return history, epoch_times
 
 
-def run(quick=False, seed=0, show_progress=True, dataset=None, steady_state_form="two_pass"):
+def run(quick=False, seed=0, show_progress=True, dataset=None, steady_state_form="two_pass",
+        epochs=None, learners=None):
     """Train the learners epoch by epoch; see the module docstring.
 
     Parameters
@@ -243,6 +304,11 @@ def run(quick=False, seed=0, show_progress=True, dataset=None, steady_state_form
     steady_state_form : {"two_pass", "literal_two_pass"}
         How the microcircuits settle: the self-consistent two passes or those of the paper's
         Sec. 3.4 text (:mod:`core.simulate.steady_state`).
+    epochs : int, optional
+        Epochs of every learner (>= 1), the cap of early stopping. Default: the data set's
+        (:data:`DATASETS`, full run or ``quick``).
+    learners : iterable of str, optional
+        The learners to train, a subset of :data:`LEARNERS` in any order. Default: all.
 
     Raises
     ------
@@ -252,16 +318,23 @@ def run(quick=False, seed=0, show_progress=True, dataset=None, steady_state_form
     if steady_state_form not in STEADY_STATE_FORMS:
         raise ValueError(f"steady_state_form must be one of {list(STEADY_STATE_FORMS)}, got "
                          f"{steady_state_form!r}")
+    if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int)
+                               or epochs < 1):
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    selected = LEARNERS if learners is None else check_learners(learners)
     clock = Stopwatch()
     name = dataset or DEFAULT_DATASET[bool(quick)]
     split = load_split(name)
     setup = DATASETS[name]
-    epochs = setup["epochs"][1 if quick else 0]
+    if epochs is None:
+        epochs = setup["epochs"][1 if quick else 0]
     n_train = setup["quick_train"] if quick and setup["quick_train"] else split.train_labels.size
     preset = setup["preset"]
-    learners = make_learners(preset, seed)
-    micro = learners["microcircuit"]
-    apical_before = _apical_sq(micro, split.test_images)
+    everyone = make_learners(preset, seed)  # all of them: the same initial weights as a full run
+    micro = everyone["microcircuit"]
+    learners = {learner: everyone[learner] for learner in selected}
+    apical_before = (_apical_sq(micro, split.test_images) if "microcircuit" in learners
+                     else None)
     history, epoch_times = train(learners, split, n_train, epochs, setup["mlp_learning_rate"],
                                  np.random.default_rng(seed + 1000), show_progress=show_progress,
                                  method=steady_state_form)
@@ -269,6 +342,7 @@ def run(quick=False, seed=0, show_progress=True, dataset=None, steady_state_form
         "classification", quick, seed, micro.sizes, micro.params,
         protocol={"dataset": name, "preset": preset.name, "epochs": epochs,
                   "batch_size": BATCH_SIZE, "target_rates": list(TARGET_RATES),
+                  "learners": list(selected),
                   "method": steady_state_form, "n_train": int(n_train),
                   "n_validation": int(split.validation_labels.size),
                   "n_test": int(split.test_labels.size),
@@ -277,28 +351,36 @@ def run(quick=False, seed=0, show_progress=True, dataset=None, steady_state_form
         paper=PAPER, notes=_notes(name))
     _fill_results(metrics, history, learners, split, apical_before, epoch_times)
     metrics["run_time_s"] = clock.elapsed()
-    return Result(metrics=metrics, figure=_figure(history, name), extra={"learners": learners})
+    return Result(metrics=metrics, figure=_figure(history, name, selected),
+                  extra={"learners": learners})
 
 
 def _fill_results(metrics, history, learners, split, apical_before, epoch_times):
-    micro = learners["microcircuit"]
+    """The metrics of the learners that trained; the microcircuit's own ones only if it did."""
     test, val = history["test"], history["validation"]
+    others = [name for name in learners if name != "microcircuit"]
+    metrics["baselines"] = {name: test[-1][name] for name in others}
+    metrics["baselines"].update({f"{name}_validation": val[-1][name] for name in learners})
+    metrics["baselines"].update({f"{name}_initial": test[0][name] for name in others})
+    test_per_epoch = {name: [e[name] for e in test] for name in learners}
+    validation_per_epoch = {name: [e[name] for e in val] for name in learners}
+    metrics["early_stopping"] = {name: early_stopping(validation_per_epoch[name],
+                                                      test_per_epoch[name])
+                                 for name in learners}
+    metrics["measurements"] = {"test_error_per_epoch": test_per_epoch,
+                               "validation_error_per_epoch": validation_per_epoch,
+                               "epoch_time_s": epoch_times}
+    if "microcircuit" not in learners:
+        return
+    micro = learners["microcircuit"]
     metrics["initial_error"] = test[0]["microcircuit"]
     metrics["final_error"] = test[-1]["microcircuit"]
-    metrics["baselines"] = {name: test[-1][name] for name in LEARNERS[1:]}
-    metrics["baselines"].update({f"{name}_validation": val[-1][name] for name in LEARNERS})
-    metrics["baselines"].update({f"{name}_initial": test[0][name] for name in LEARNERS[1:]})
     metrics["apical_sq_before"] = apical_before
     metrics["apical_sq_after"] = _apical_sq(micro, split.test_images)
     images, targets = _test_targets(micro, split)
     metrics["angles_deg"] = _angles(micro, images, targets)
-    metrics["measurements"] = {
-        "apical_sq_nudged_after": mean_squared_apical(steady_state.two_pass(micro, images,
-                                                                            targets)),
-        "test_error_per_epoch": {name: [e[name] for e in test] for name in LEARNERS},
-        "validation_error_per_epoch": {name: [e[name] for e in val] for name in LEARNERS},
-        "epoch_time_s": epoch_times,
-    }
+    metrics["measurements"]["apical_sq_nudged_after"] = mean_squared_apical(
+        steady_state.two_pass(micro, images, targets))
 
 
 def _test_targets(micro, split):
@@ -329,11 +411,11 @@ def _notes(name):
             "60-80 %).")
 
 
-def _figure(history, name):
+def _figure(history, name, learners):
     hv = holoviews()
     epochs = np.arange(len(history["test"]))
     curves = [hv.Curve((epochs, [e[learner] for e in history["test"]]), "epoch",
                        "test error (%)", label=learner.replace("_", " "))
-              for learner in LEARNERS]
+              for learner in learners]
     return hv.Overlay(curves).opts(title=f"Classification (Fig. 3), {name}", logy=True,
                                    width=700, height=400, legend_position="top_right")

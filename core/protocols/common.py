@@ -36,6 +36,9 @@ METRICS_SCHEMA = {
     "apical_sq_before": "mean squared apical potential before learning (float or null)",
     "apical_sq_after": "mean squared apical potential after learning (float or null)",
     "angles_deg": "alignment angles in degrees, by name (dict; empty when none)",
+    "early_stopping": "by learner, the epoch (>= 1) of lowest validation error and the "
+                      "validation and test errors there: best_epoch, validation_error, "
+                      "test_error (dict; empty when the experiment has no epochs)",
     "measurements": "other measured values of this experiment, by name (dict)",
     "paper": "the numbers the paper reports for this experiment (dict)",
     "notes": "what differs from the paper and why (str)",
@@ -89,7 +92,8 @@ def base_metrics(name, quick, seed, layer_sizes, params, protocol, paper, notes)
         "run_time_s": 0.0, "layer_sizes": list(layer_sizes),
         "parameters": params.values() if params is not None else {},
         "protocol": protocol, "initial_error": None, "final_error": None, "baselines": {},
-        "apical_sq_before": None, "apical_sq_after": None, "angles_deg": {}, "measurements": {},
+        "apical_sq_before": None, "apical_sq_after": None, "angles_deg": {}, "early_stopping": {},
+        "measurements": {},
         "paper": paper,
         "notes": notes,
     }
