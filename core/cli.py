@@ -1,8 +1,9 @@
-"""Command line: ``python -m core reproduce EXPERIMENT [--quick] [--seed N] [--out DIR]
-[--dataset NAME] [--epochs N] [--learners A,B,...] [--regime ours|paper] [--set NAME=VALUE]...``
+"""Command line: ``python -m core reproduce EXPERIMENT [--quick] [--seed N] [--out DIR] [--dataset
+NAME] [--epochs N] [--learners A,B,...] [--regime ours|paper] [--set NAME=VALUE]...``
 (``--dataset``, ``--epochs`` and ``--learners`` for ``classification`` only, ``--regime`` and
-``--set`` for ``self-prediction``, ``fig1`` and ``fig2``), and ``python -m core sweep EXPERIMENT --seeds 0-9 [--set NAME=V1,V2,...]...``, many
-reproduce runs in parallel (:mod:`core.sweep`, which documents its own exit codes).
+``--set`` for ``self-prediction``, ``fig1`` and ``fig2``), and ``python -m core sweep EXPERIMENT
+--seeds 0-9 [--set NAME=V1,V2,...]...``, many reproduce runs in parallel (:mod:`core.sweep`, which
+documents its own exit codes).
 
 Also installed as the ``dendritic-microcircuits`` console script.
 
