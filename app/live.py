@@ -30,7 +30,7 @@ from core.simulate.dynamics import presentation_steps, run
 from core.simulate.recording import Recording
 from core.errors import DivergenceError
 from core.simulate.plasticity import RATES, rate_count
-from core.protocols.presets import SCENARIOS, get_preset, get_scenario  # noqa: F401 (SCENARIOS)
+from core.protocols.presets import get_preset, get_scenario
 from core.protocols.tasks import Association, TeacherTask, regression_error, squared_error
 from core.model.transfer import transfer_function
 from whole_run import BinnedRecord, EventLog, to_csv
@@ -178,7 +178,7 @@ class LiveSimulation:
     Parameters
     ----------
     scenario : str
-        A key of :data:`SCENARIOS`.
+        A key of :data:`core.protocols.presets.SCENARIOS`.
     seed : int
         Seeds the network, the task, the pattern stream and the test set (a non-negative integer).
     layer_sizes : sequence of int, optional

@@ -22,7 +22,8 @@ from core import __version__
 from core.simulate import compiled
 from core.io import storage
 from core.errors import FileFormatError
-from live import SCENARIOS, LiveSimulation
+from core.protocols.presets import SCENARIOS
+from live import LiveSimulation
 from core.simulate.plasticity import RATES, rate_count
 from core.model.parameters import ModelParameters, plain_symbol
 from core.model.validation import integration_warning

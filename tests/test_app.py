@@ -19,7 +19,7 @@ from main import App
 
 import live
 from core.io import storage
-from live import SCENARIOS
+from core.protocols.presets import SCENARIOS
 from core.model.parameters import ModelParameters
 
 

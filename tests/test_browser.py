@@ -246,7 +246,7 @@ def _column(page, source, column):
 def _open_scenario(browser, url, scenario):
     page = _open(browser, url)
     if scenario != "fig1":  # the default
-        from live import SCENARIOS
+        from core.protocols.presets import SCENARIOS
         title = SCENARIOS[scenario].title
         page.locator("select").first.select_option(label=title)
         page.get_by_text(f"{title}:", exact=False).first.wait_for(timeout=60_000)

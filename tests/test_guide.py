@@ -9,7 +9,8 @@ import pytest
 import guide
 
 from core.simulate import compiled
-from live import SCENARIOS, LiveSimulation
+from core.protocols.presets import SCENARIOS
+from live import LiveSimulation
 from whole_run import BinnedRecord, EventLog
 
 

@@ -6,7 +6,8 @@ import pytest
 from core.simulate import compiled
 import live
 from core.protocols.baselines import angle_degrees
-from live import (PROGRESS_COLUMNS, SCENARIOS, LiveSimulation, TraceHistory,
+from core.protocols.presets import SCENARIOS
+from live import (PROGRESS_COLUMNS, LiveSimulation, TraceHistory,
                        fit_rates_to_depth)
 from core.model.parameters import ModelParameters
 

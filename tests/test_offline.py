@@ -20,7 +20,7 @@ import pytest
 
 from browser_support import PLOTS_ARRIVED, offline_page, screenshot, sync_api
 from conftest import ROOT, _free_port
-from live import SCENARIOS
+from core.protocols.presets import SCENARIOS
 
 NOTEBOOK_DIR = ROOT / "notebooks"
 

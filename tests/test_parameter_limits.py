@@ -30,7 +30,8 @@ from core.simulate import steady_state
 from core.simulate.compartments import compartments
 from core.simulate.dynamics import presentation_steps, run, run_patterns
 from core.errors import ConvergenceError, DivergenceError
-from live import SCENARIOS, LiveSimulation
+from core.protocols.presets import SCENARIOS
+from live import LiveSimulation
 from core.model.network import Network
 from core.model.parameters import CONSTRAINTS, ModelParameters, parameter_names
 from core.model.transfer import transfer_function

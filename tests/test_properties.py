@@ -25,7 +25,8 @@ from core.io import storage
 from core.simulate.dynamics import BACKENDS, run, run_patterns
 from core.simulate.recording import Recording
 from core.errors import ConvergenceError, DivergenceError, FileFormatError
-from live import SCENARIOS, LiveSimulation
+from core.protocols.presets import SCENARIOS
+from live import LiveSimulation
 from core.model.network import Network
 from core.model.parameters import (CONSTRAINTS, ModelParameters, PaperBoolean, PaperNumber, PaperRates,
                              PaperSelector, parameter_names)
