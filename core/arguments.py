@@ -51,22 +51,22 @@ def parameter_setting(text):
 
 
 def non_negative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {value}")
-    return value
+    """An ``argparse`` type: an integer >= 0."""
+    return _integer_from(text, 0, "a non-negative integer")
 
 
 def positive_int(text):
+    """An ``argparse`` type: an integer >= 1."""
+    return _integer_from(text, 1, "a positive integer")
+
+
+def _integer_from(text, minimum, allowed):
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+        raise argparse.ArgumentTypeError(f"must be {allowed}, got {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be {allowed}, got {value}")
     return value
 
 

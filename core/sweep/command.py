@@ -10,12 +10,11 @@ finished runs are kept and summarised).
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
 from ..arguments import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, PROG, REGIME_EXPERIMENTS,
-                         check_regime_options, fail, non_negative_int)
+                         check_regime_options, fail, positive_int)
 from ..protocols import EXPERIMENTS
 from ..protocols.common import REGIMES, OutputDirectoryError, _checked_output_path
 from .plan import RATES_SEPARATOR, parse_seeds, plan_runs, sweep_setting
@@ -49,7 +48,7 @@ def add_sweep_parser(commands):
     sweep.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="a running Dask scheduler (tcp://HOST:PORT) whose workers see --out "
                             "at the same path; default: a local cluster, one process per core")
-    sweep.add_argument("--workers", type=_positive_int, default=None,
+    sweep.add_argument("--workers", type=positive_int, default=None,
                        help="worker processes of the local cluster (default: one per core)")
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -134,10 +133,3 @@ def _summarise(args, runs, outcomes, out, interrupted):
         return EXIT_INTERRUPTED
     print(f"sweep: {counts}; {written}")
     return EXIT_FAILURE if failed else 0
-
-
-def _positive_int(text):
-    value = non_negative_int(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("must be a positive integer, got 0")
-    return value
