@@ -210,3 +210,45 @@ def test_an_unreachable_scheduler_fails_within_10_s_naming_it(tmp_path):
         f"python -m core: error: --scheduler {address}: no Dask scheduler answered within 5 s "
         f"(OSError: Timed out trying to connect to {address} after 5 s)"]
     assert not (tmp_path / "never").exists()
+
+
+def test_ctrl_c_stops_every_run_keeps_the_finished_ones_and_leaves_no_partial_file(tmp_path):
+    """A terminal's Ctrl-C reaches the sweep's whole process group (the sweep, its workers and
+    their reproduce runs): exit code 130, the summary lists the runs that finished (each with its
+    metrics.json), no temporary or staging file is left, and no process of the group lives on."""
+    import signal
+
+    out = tmp_path / "interrupted"
+    sweep = subprocess.Popen(
+        [sys.executable, "-m", "core", "sweep", "fig1", "--quick", "--seeds", "0-9",
+         "--workers", "2", "--out", str(out), "--no-progress"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=ROOT,
+        start_new_session=True)  # its own process group, as a terminal's foreground job
+    try:
+        deadline = time.monotonic() + 120
+        while not list(out.glob("*/metrics.json")):  # the first run has finished
+            assert sweep.poll() is None, sweep.communicate()
+            assert time.monotonic() < deadline, "no run finished within 120 s"
+            time.sleep(0.2)
+        os.killpg(sweep.pid, signal.SIGINT)
+        _, stderr = sweep.communicate(timeout=60)
+    finally:
+        if sweep.poll() is None:
+            os.killpg(sweep.pid, signal.SIGKILL)
+    assert sweep.returncode == 130, stderr
+    assert "interrupted" in stderr.splitlines()[-1], stderr
+    assert (out / "summary.csv").is_file(), stderr
+    rows = read_rows(out / "summary.csv")
+    assert 1 <= len(rows) < 10 and all(row["status"] == "ok" for row in rows), rows
+    for row in rows:
+        assert (out / row["run_dir"] / "metrics.json").is_file()
+    leftovers = [p for p in out.rglob("*") if p.name.startswith(".") or p.name.endswith(".part")]
+    assert not leftovers, leftovers
+    deadline = time.monotonic() + 15
+    while True:  # the workers and runs go with the sweep
+        try:
+            os.killpg(sweep.pid, 0)
+        except ProcessLookupError:
+            break
+        assert time.monotonic() < deadline, "processes of the sweep outlived it"
+        time.sleep(0.2)
