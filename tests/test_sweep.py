@@ -3,8 +3,9 @@ a real multi-process cluster on loopback, and bad input refused before anything 
 
 Kept small for time: ``fig1 --quick`` (the cheapest experiment that takes ``--set``; a few
 seconds, mostly start-up) swept over 3 values of g_som -- the third, 500, breaks the Euler
-stability bound and fails at once -- times 2 seeds on a LocalCluster of 2 workers; ``theory
---quick`` (no ``--set``), 2 seeds, on the loopback cluster.
+stability bound and fails at once -- times 2 seeds on a LocalCluster of 2 workers;
+``self-prediction --quick`` over 2 values of sigma times 2 seeds there too; ``theory --quick``
+(no ``--set``), 2 seeds, on the loopback cluster.
 """
 
 import csv
@@ -84,6 +85,26 @@ def test_summary_rows_equal_the_runs_done_alone(local_sweep, tmp_path):
                     if key not in CHANGES_EACH_RUN}
         assert {key: row[key] for key in expected} == expected, row["run_dir"]
         assert float(row["wall_time_s"]) > 0
+
+
+def test_a_second_experiment_swept_equals_its_runs_done_alone(tmp_path):
+    """self-prediction --quick, 2 values of sigma x 2 seeds on a LocalCluster of 2 workers: every
+    run finishes, and one of them (the last value, the last seed) equals the command alone."""
+    out = tmp_path / "self-prediction"
+    done = core("sweep", "self-prediction", "--quick", "--seeds", "0-1", "--set",
+                "sigma=0.1,0.2", "--workers", "2", "--no-progress", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    rows = read_rows(out / "summary.csv")
+    assert sorted((row["sigma"], row["seed"], row["status"]) for row in rows) == [
+        (sigma, seed, "ok") for sigma in ("0.1", "0.2") for seed in ("0", "1")]
+    row = next(row for row in rows if (row["sigma"], row["seed"]) == ("0.2", "1"))
+    alone = tmp_path / "alone"
+    by_itself = core("reproduce", "self-prediction", "--quick", "--seed", "1", "--set",
+                     "sigma=0.2", "--no-progress", "--out", str(alone))
+    assert by_itself.returncode == 0, by_itself.stderr
+    expected = {key: cell(value) for key, value in scalars(read_metrics(alone)).items()
+                if key not in CHANGES_EACH_RUN}
+    assert {key: row[key] for key in expected} == expected
 
 
 def test_a_failing_run_is_reported_and_the_others_finish(local_sweep):
