@@ -40,6 +40,8 @@ def test_mlp_backprop_update_is_the_negative_gradient_of_the_rate_loss(transfer)
 
 
 def test_feedback_alignment_with_transposed_feedback_is_backprop_and_otherwise_not():
+    """Random feedback's hidden update against backprop's, feedback seeds 0-9 measured 2026-12-04:
+    26.9-152.0 deg (threshold 10; 28.7 for the seed 5 used here)."""
     phi = transfer_function(ModelParameters(theta=0.0))
     mlp = MLP((4, 5, 3), phi, seed=1)
     x, target = np.ones((2, 4)), np.zeros((2, 3))
@@ -54,6 +56,7 @@ def test_feedback_alignment_with_transposed_feedback_is_backprop_and_otherwise_n
 
 
 def test_training_reduces_the_loss():
+    """MLP seeds 0-9 measured 2026-12-04: loss after / before 0.093-0.149 (threshold 0.2)."""
     phi = transfer_function(ModelParameters(transfer="logistic"))
     mlp = MLP((4, 6, 2), phi, seed=0, use_bias=True)
     rng = np.random.default_rng(1)

@@ -166,11 +166,15 @@ def test_measures_in_the_self_predicting_state():
 
 
 def test_fig1_nudging_opens_an_apical_error_that_learning_closes():
+    """Seeds 0-9 measured 2026-12-04: nudging raises the mean apical energy 8.6x (seed 7) to 25.5x
+    (seed 5; seed 1 18.8x) (threshold 5x, the dashboard's and README's "5x at the mark"; it was
+    10x, which seeds 6, 7 and 9 missed: 9.96x, 8.57x, 9.58x); test error after 2 s of learning
+    / at the onset 0.00026-0.0018 (threshold 0.1)."""
     sim = LiveSimulation("fig1", seed=1)
     silent = np.mean(sim.advance(2000, samples=20).traces["apical_sq"])
     sim.network.nudging = True
     onset = sim.advance(500, samples=5)
-    assert np.mean(onset.traces["apical_sq"]) > 10 * silent
+    assert np.mean(onset.traces["apical_sq"]) > 5 * silent
     error_at_onset = onset.progress["test_error"][0]
     later = sim.advance(20000, samples=20)
     assert later.progress["test_error"][0] < error_at_onset / 10
@@ -192,6 +196,8 @@ def test_fig1_learns_only_while_the_target_is_shown():
 
 
 def test_fig_s1_lateral_weights_learn_the_self_predicting_state():
+    """Seeds 0-9 measured 2026-12-04: mean apical energy down 8.4x (seed 7) to 24.2x (threshold
+    5x), cos(W^PI, top-down) up by 0.47 (seed 1) to 0.68 (threshold 0.3)."""
     sim = LiveSimulation("fig-s1", seed=2)
     start = sim.advance(10000, samples=20)
     for _ in range(5):
@@ -231,6 +237,8 @@ def test_what_happens_to_a_run_is_logged_as_events_with_time_and_patterns():
 
 
 def test_the_shallow_learner_learns_only_its_output_weights():
+    """Seeds 0-9 measured 2026-12-04: shallow learner's error after 50 patterns / before 0.871
+    (seed 6) to 0.961 (seed 3) (threshold: below 1)."""
     sim = LiveSimulation("fig2", seed=0)
     hidden, output = sim.shallow.W[1].copy(), sim.shallow.W[2].copy()
     start = sim.measure()

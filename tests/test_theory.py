@@ -29,6 +29,9 @@ def angles_to_backprop(sizes, g_A, g_som, seed=4):
 @pytest.mark.parametrize("sizes", [(20, 15, 5), (20, 15, 10, 5)])
 @pytest.mark.parametrize("seed", [4, 5])
 def test_weak_feedback_update_is_within_5_degrees_of_backprop(sizes, seed):
+    """Seeds 0-9 measured 2026-12-04: largest weak-feedback angle 0.48-4.52 deg with one hidden
+    layer (4.52: seed 6), 0.59-2.66 deg with two (threshold 5); every layer's angle below its
+    default-conductance angle by 3.4-18.6 deg (one hidden layer), 2.4-18.6 deg (two)."""
     weak = angles_to_backprop(sizes, 0.05, 0.05, seed)
     default = angles_to_backprop(sizes, 0.8, 0.8, seed)
     assert len(weak) == len(sizes) - 1
@@ -38,7 +41,9 @@ def test_weak_feedback_update_is_within_5_degrees_of_backprop(sizes, seed):
 
 
 def test_feedback_alignment_regime_is_not_backprop():
-    """Guards the test above: random top-down weights give a hidden update far from backprop."""
+    """Guards the test above: random top-down weights give a hidden update far from backprop.
+    Seeds 0-9 measured 2026-12-04: 27.6-162.2 deg (threshold 20; 27.6 for seed 0, 118.3 for
+    seed 4)."""
     params = ModelParameters(sigma=0.0, g_A=0.05, g_som=0.05)
     net = Network((20, 15, 5), params, seed=4, self_predicting=True)
     rng = np.random.default_rng(4)
