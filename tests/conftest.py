@@ -4,6 +4,7 @@ input."""
 import io
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -14,6 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+# A suite started in the background of a non-interactive shell (`cmd &`, nohup) inherits SIGINT
+# ignored, and the command line rightly leaves an ignored SIGINT alone: the Ctrl-C tests would
+# then see no Ctrl-C. They need SIGINT as a terminal gives it, here and in the processes they
+# start (an ignored signal stays ignored across exec, a handled one does not).
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 ROOT = Path(__file__).resolve().parents[1]
 # the dashboard's modules import each other by name, as `panel serve app/` runs them
