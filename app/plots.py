@@ -20,12 +20,12 @@ source's ``tags`` in the animation frame after Bokeh's repaint, with the time th
 Bokeh syncs both back), and :meth:`LivePlots.push` keeps at most :data:`MAX_IN_FLIGHT` update
 unacknowledged and sends the next no sooner than the page's drawing time divided by
 :data:`RENDER_SHARE` after the previous: a page that needs a second to draw an update gets one
-every two seconds, and is idle, ready to answer a click, half of the time. (The server keeps time
-for the pages' messages itself: ``sessions.LOOP_SHARE``.) What the simulation produces meanwhile
-(trace rows, decimated to :data:`MAX_MERGED_ROWS`, and progress rows) is merged into one update
-that leaves with the next acknowledgement or when the interval is over. A client that never
-acknowledges (a notebook run without a browser, a test's websocket client) is never held back; one
-that stops acknowledging stops receiving traces.
+every two seconds, and is idle, ready to answer a click, half of the time. (On a machine short of
+CPU the server leaves time for the pages itself: ``sessions.GIVE_BACK``.) What the simulation
+produces meanwhile (trace rows, decimated to :data:`MAX_MERGED_ROWS`, and progress rows) is merged
+into one update that leaves with the next acknowledgement or when the interval is over. A client
+that never acknowledges (a notebook run without a browser, a test's websocket client) is never held
+back; one that stops acknowledging stops receiving traces.
 """
 
 from __future__ import annotations
