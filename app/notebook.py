@@ -10,7 +10,14 @@ The page rejects a patch that refers to a model defined in a patch it has not re
 and the sliders had S1's values while the kernel ran Fig. 2.
 
 :func:`route_pushes` routes Panel's pushes through :func:`push`, which keeps the patches made
-while a comm is closed in a queue per comm and sends them in order once it is open.
+while a comm is closed in a queue per comm and, once it is open, sends them as **one** patch: their
+events in the order they were made, each serialised when it was made (so a model is defined with
+the values it had then, and the later events replay what followed). Sent one by one (~80 patches
+in notebook 10's Run All, most of them plot data), each was applied and drawn on its own: on a
+busy machine the page still showed Fig. S1 a minute after the notebook had finished (no patch
+rejected), and now and then it rejected one ("reference ... isn't known" under load; one patch
+leaves no moment between two in which the page lets go of replaced models, ``main.py``'s
+``RELEASE_REPLACED_MODELS``, that a later one names).
 
 Under ``pn.extension(inline=True)`` Panel inlines its stylesheets when it first shows an object and
 when it re-renders a changed layout (``Viewable._preprocess``), but an update that sets a model's
@@ -27,7 +34,6 @@ be rejected as "reference ... isn't known".)
 from __future__ import annotations
 
 import importlib
-from collections import deque
 
 import panel as pn
 import panel.io.model
@@ -35,6 +41,7 @@ import panel.io.notebook
 from bokeh.document.events import ModelChangedEvent
 from bokeh.model.util import collect_models
 from bokeh.models import ImportedStyleSheet, UIElement
+from bokeh.protocol.messages.patch_doc import patch_doc
 from panel.io.notebook import replace_inline_css
 
 PANEL_PUSH = panel.io.notebook.push
@@ -44,12 +51,12 @@ MODULES = ("panel.io.notebook", "panel.reactive", "panel.io.datamodel", "panel.p
 RETRY_S = 0.1
 """How often a queue checks whether its comm has opened."""
 
-_queues = {}  # comm id: deque of patches made while that comm was closed, oldest first
+_queues = {}  # comm id: list of patches made while that comm was closed, oldest first
 
 
 def push(doc, comm, binary=True, msg=None):
     """``panel.io.notebook.push``, except that patches wait in order while the comm is closed
-    and, under ``pn.config.inline``, carry no links to Panel's CDN."""
+    (and then leave as one) and, under ``pn.config.inline``, carry no links to Panel's CDN."""
     if msg is None:
         if pn.config.inline:
             keep_stylesheets_inline(doc)
@@ -57,11 +64,11 @@ def push(doc, comm, binary=True, msg=None):
         if msg is None:
             return
     queue = _queues.get(comm.id)
-    if comm._comm and not queue:
+    if comm._comm and queue is None:
         panel.io.notebook.send(comm, msg)
         return
     if queue is None:
-        queue = _queues[comm.id] = deque()
+        queue = _queues[comm.id] = []
         _flush_later(comm)
     queue.append(msg)
 
@@ -76,9 +83,21 @@ def _flush(comm):
     if not comm._comm:
         _flush_later(comm)
         return
-    queue = _queues.pop(comm.id)
-    while queue:
-        panel.io.notebook.send(comm, queue.popleft())
+    panel.io.notebook.send(comm, merged(_queues.pop(comm.id)))
+
+
+def merged(patches):
+    """One PATCH-DOC message with the events of ``patches`` (oldest first) in their order, and
+    all their binary buffers (which the events name by id)."""
+    if len(patches) == 1:
+        return patches[0]
+    first = patches[0]
+    message = patch_doc(patch_doc.create_header(), dict(first.metadata),
+                        {"events": [event for patch in patches
+                                    for event in patch.content["events"]]})
+    for patch in patches:
+        message.add_buffers(*patch.buffers)
+    return message
 
 
 def keep_stylesheets_inline(doc):

@@ -335,33 +335,46 @@ def test_the_equations_panel_shows_the_forms_stored_on_the_functions_that_run(mo
         r"\frac{du}{dt} = \color{#1565c0}{1.25} \cdot 2")
 
 
-def test_in_a_notebook_patches_made_before_the_comm_opens_are_sent_in_order(monkeypatch):
-    """Run All changes the dashboard before the page's comm is open: every patch waits, and all
-    go out in the order they were made once it opens (app/notebook.py)."""
+def test_in_a_notebook_patches_made_before_the_comm_opens_leave_in_order_as_one(monkeypatch):
+    """Run All changes the dashboard before the page's comm is open: every patch waits, and once
+    it opens all leave as one message, their events in the order they were made, with the data
+    buffers they name (app/notebook.py)."""
     import notebook
+    from bokeh.models import ColumnDataSource
+    from bokeh.plotting import figure
 
     sent, retries = [], []
     monkeypatch.setattr(notebook, "_flush_later", retries.append)
-    monkeypatch.setattr(notebook.panel.io.notebook, "send",
-                        lambda comm, msg: sent.append(msg.content["events"]))
+    monkeypatch.setattr(notebook.panel.io.notebook, "send", lambda comm, msg: sent.append(msg))
     assert pn.io.notebook.push is notebook.push  # main.py routed Panel's pushes through it
     slider = pn.widgets.FloatSlider(start=0, end=10, value=0)
+    source = ColumnDataSource({"time": np.zeros(0)})
+    fig = figure()
+    fig.line("time", "time", source=source)
+    layout = pn.Column(slider, pn.pane.Bokeh(fig))
     doc, comm = Document(), Comm()
-    model = slider.get_root(doc, comm=comm)
-    doc.add_root(model)
+    doc.add_root(layout.get_root(doc, comm=comm))
     doc.hold()  # as in a notebook: changes collect until Panel pushes them
     comm._comm = None  # not open yet
     for value in (1.0, 2.0, 3.0):
         slider.value = value  # Panel pushes each change
+        source.stream({"time": np.full(4, value)})  # binary data, as the plots send
+        notebook.push(doc, comm)
     assert sent == [] and retries == [comm]  # one retry per comm, not one per patch
     notebook._flush(comm)  # still closed: waits again
     assert sent == [] and retries == [comm, comm]
     comm._comm = object()  # the page opened it
     notebook._flush(comm)
-    values = [event["new"] for events in sent for event in events if event.get("attr") == "value"]
-    assert values == [1.0, 2.0, 3.0]
+    assert len(sent) == 1
+    events = json.loads(sent[0].content_json)["events"]
+    assert [event.get("new") for event in events if event.get("attr") == "value"] == [1.0, 2.0, 3.0]
+    named = [event["data"]["entries"][0][1]["array"]["data"]["id"] for event in events
+             if event["kind"] == "ColumnsStreamed"]
+    buffers = {buffer.id: np.frombuffer(buffer.to_bytes()) for buffer in sent[0].buffers}
+    assert [buffers[name].tolist() for name in named] == [[v] * 4 for v in (1.0, 2.0, 3.0)]
+    assert sent[0].header["num_buffers"] == 3
     slider.value = 4.0  # nothing waits any more: sent at once
-    assert [event["new"] for event in sent[-1]] == [4.0]
+    assert [event["new"] for event in json.loads(sent[-1].content_json)["events"]] == [4.0]
     assert retries == [comm, comm]
 
 
