@@ -305,6 +305,10 @@ def _shown_in_dashboard(dashboard):
             "sliders": sliders}
 
 
+WAITING_IN_THE_KERNEL = ("import notebook; print('patches waiting for a closed comm:', "
+                         "{comm: len(queue) for comm, queue in notebook._queues.items()})")
+
+
 def test_after_run_all_the_dashboard_in_a_notebook_shows_the_running_network(
         dashboard_after_run_all):
     """What notebook 10's embedded dashboard draws after Run All (selector, description, every
@@ -327,7 +331,12 @@ def test_after_run_all_the_dashboard_in_a_notebook_shows_the_running_network(
             break
         page.wait_for_timeout(1000)
     rejected = [error[:200] for error in page.errors if "isn't known" in error]
-    assert shown["title"] == expected["title"], f"patches the page rejected: {rejected}"
+    # on failure, say whether the kernel still holds patches back for a comm the page never
+    # opened (app/notebook.py), and what else the page logged as an error
+    waiting = "" if agrees else " ".join(_run_new_cell(page, WAITING_IN_THE_KERNEL))
+    assert shown["title"] == expected["title"], (
+        f"patches the page rejected: {rejected}; {waiting}; page errors: "
+        f"{[error[:200] for error in page.errors]}")
     assert shown["descriptions"] == expected["descriptions"]
     assert shown["sliders"] == pytest.approx(expected["sliders"], rel=1e-3)
     assert rejected == []
