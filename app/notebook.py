@@ -89,10 +89,7 @@ def _flush(comm):
 def merged(patches):
     """One PATCH-DOC message with the events of ``patches`` (oldest first) in their order, and
     all their binary buffers (which the events name by id)."""
-    if len(patches) == 1:
-        return patches[0]
-    first = patches[0]
-    message = patch_doc(patch_doc.create_header(), dict(first.metadata),
+    message = patch_doc(patch_doc.create_header(), dict(patches[0].metadata),
                         {"events": [event for patch in patches
                                     for event in patch.content["events"]]})
     for patch in patches:
