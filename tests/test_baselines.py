@@ -153,3 +153,28 @@ def test_the_classification_control_freezes_the_mlps_hidden_to_hidden_layer():
     assert control.frozen == {2} and mlp.frozen == frozenset()
     for k in mlp.W:
         np.testing.assert_array_equal(control.W[k], mlp.W[k])
+
+
+def test_the_one_hidden_layer_learners_share_their_initial_weights_and_differ_in_what_learns():
+    from core.protocols.classification import (ONE_HIDDEN_QUICK_PRESET, QUICK_PRESET,
+                                                make_learners)
+
+    learners = make_learners(QUICK_PRESET, seed=3, one_hidden_preset=ONE_HIDDEN_QUICK_PRESET)
+    learned = learners["one_hidden_top_down_learned"]
+    fixed = learners["one_hidden_top_down_fixed"]
+    mlp = learners["one_hidden_backprop_mlp"]
+    assert learned.sizes == fixed.sizes == mlp.sizes == (64, 100, 10)
+    assert learned.params.learn_PP_down and learned.params.learn_PI
+    assert not fixed.params.learn_PP_down and not fixed.params.learn_PI
+    for (name, k, a), (_, _, b) in zip(learned.weights.items(), fixed.weights.items()):
+        np.testing.assert_array_equal(a, b, err_msg=f"{name}[{k}]")
+    # both start self-predicting: the interneurons cancel the random top-down weights
+    np.testing.assert_array_equal(learned.weights.W_PI[1], -learned.weights.W_down[1])
+    np.testing.assert_allclose(mlp.forward(np.full(64, 0.5))[1][2],
+                               steady_state.predict(learned, np.full(64, 0.5)), rtol=1e-13)
+    # the deep learners are those of a run without the variant
+    alone = make_learners(QUICK_PRESET, seed=3)
+    assert set(learners) - set(alone) == {"one_hidden_top_down_learned",
+                                          "one_hidden_top_down_fixed", "one_hidden_backprop_mlp"}
+    np.testing.assert_array_equal(alone["microcircuit"].weights.W_up[2],
+                                  learners["microcircuit"].weights.W_up[2])
