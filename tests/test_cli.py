@@ -155,6 +155,16 @@ def test_classification_learns_near_backprop_and_beats_the_single_layer_learner(
     per_epoch = metrics["measurements"]["test_error_per_epoch"]
     assert len(per_epoch["microcircuit"]) == metrics["protocol"]["epochs"] + 1
     assert per_epoch["microcircuit"][-1] == metrics["final_error"]
+    # the angles, tracked after every epoch for every microcircuit; the last are the reported
+    angles = metrics["measurements"]["angles_deg_per_epoch"]
+    assert sorted(angles) == ["frozen_hidden_to_hidden", "microcircuit",
+                              "one_hidden_top_down_fixed", "one_hidden_top_down_learned",
+                              "single_layer"]
+    for name, angle in metrics["angles_deg"].items():
+        assert len(angles["microcircuit"][name]) == metrics["protocol"]["epochs"] + 1
+        assert angles["microcircuit"][name][-1] == angle
+    # before learning the top-down weights are random: no alignment with the forward weights
+    assert 80 < angles["microcircuit"]["W_PP_21_vs_top_down_transposed"][0] < 100
 
 
 def test_classification_apical_dendrites_stay_silent_without_nudging(quick_metrics):
@@ -186,7 +196,7 @@ def test_classification_one_hidden_variant_learns_its_top_down_weights(quick_met
     angle = "W_PP_21_vs_top_down_transposed"
     assert learned["angles_deg"][angle] < fixed["angles_deg"][angle] - 4
     assert learned["angles_deg"]["W_PI_1_vs_minus_top_down"] < 10
-    assert fixed["angles_deg"]["W_PI_1_vs_minus_top_down"] == 0
+    assert "W_PI_1_vs_minus_top_down" not in fixed["angles_deg"]  # fixed, self-predicting: 0
     # following is not cancelling: the apical potential without a target stays far from silent
     assert fixed["apical_sq"] < 0.01 * fixed["apical_sq_nudged"]
     assert 0.05 * learned["apical_sq_nudged"] < learned["apical_sq"] < learned["apical_sq_nudged"]

@@ -319,7 +319,8 @@ def train(learners, split, n_train, epochs, mlp_learning_rate, rng, *, show_prog
     -------
     history : dict
         ``history["test"][e][learner]`` (and ``"validation"``): error in percent after ``e``
-        epochs (``e = 0``: before learning).
+        epochs (``e = 0``: before learning); ``history["angles"][e][learner]``: the
+        microcircuits' angles of :func:`_angles` on the first test images.
     epoch_times : list of float
         Wall time of every epoch's training, in seconds.
     """
@@ -329,12 +330,16 @@ def train(learners, split, n_train, epochs, mlp_learning_rate, rng, *, show_prog
     networks = [learner for learner in learners.values() if not isinstance(learner, MLP)]
     target_potentials = (transfer_function(networks[0].params).inverse(target_rates)
                          if networks else None)
-    history = {"validation": [], "test": []}
+    history = {"validation": [], "test": [], "angles": []}
+    angle_images = {name: _test_targets(learner, split) for name, learner in learners.items()
+                    if not isinstance(learner, MLP)}
 
     def record():
         history["validation"].append(_errors(learners, split.validation_images,
                                              split.validation_labels))
         history["test"].append(_errors(learners, split.test_images, split.test_labels))
+        history["angles"].append({name: _angles(learners[name], *angle_images[name])
+                                  for name in angle_images})
 
     record()
     epoch_times, order, epoch_clock = [], None, None
@@ -438,10 +443,16 @@ def _fill_results(metrics, history, learners, split, apical_before, epoch_times)
     metrics["early_stopping"] = {name: early_stopping(validation_per_epoch[name],
                                                       test_per_epoch[name])
                                  for name in learners}
+    angles = history["angles"]
     metrics["measurements"] = {"test_error_per_epoch": test_per_epoch,
                                "validation_error_per_epoch": validation_per_epoch,
+                               "angles_deg_per_epoch": {
+                                   name: {angle: [e[name][angle] for e in angles]
+                                          for angle in angles[0][name]}
+                                   for name in angles[0]},
                                "epoch_time_s": epoch_times}
-    metrics["measurements"].update({name: _settled_measurements(learners[name], split)
+    metrics["measurements"].update({name: _settled_measurements(learners[name], split,
+                                                                angles[-1][name])
                                     for name in ONE_HIDDEN_MICROCIRCUITS if name in learners})
     if "microcircuit" not in learners:
         return
@@ -449,20 +460,20 @@ def _fill_results(metrics, history, learners, split, apical_before, epoch_times)
     metrics["initial_error"] = test[0]["microcircuit"]
     metrics["final_error"] = test[-1]["microcircuit"]
     metrics["apical_sq_before"] = apical_before
-    settled = _settled_measurements(micro, split)
+    settled = _settled_measurements(micro, split, angles[-1]["microcircuit"])
     metrics["apical_sq_after"] = settled["apical_sq"]
     metrics["angles_deg"] = settled["angles_deg"]
     metrics["measurements"]["apical_sq_nudged_after"] = settled["apical_sq_nudged"]
 
 
-def _settled_measurements(net, split):
+def _settled_measurements(net, split, angles):
     """After learning: the mean squared apical potential on the test images with nudging off
     (``apical_sq``) and, on the first of them, with nudging on (``apical_sq_nudged``), and the
-    angles of :func:`_angles`."""
+    last epoch's ``angles`` (:func:`_angles`)."""
     images, targets = _test_targets(net, split)
     return {"apical_sq": _apical_sq(net, split.test_images),
             "apical_sq_nudged": mean_squared_apical(steady_state.two_pass(net, images, targets)),
-            "angles_deg": _angles(net, images, targets)}
+            "angles_deg": angles}
 
 
 def _test_targets(micro, split):
@@ -473,16 +484,17 @@ def _test_targets(micro, split):
 
 def _angles(micro, images, targets):
     """Angles between the microcircuit's update and backprop's (per layer), between the
-    forward weights and the transposed top-down weights, and between :math:`W^{PI}_{k,k}` and
-    :math:`-W^{PP}_{k,k+1}` (0 in the self-predicting state)."""
+    forward weights and the transposed top-down weights and, where :math:`W^{PI}` learns,
+    between :math:`W^{PI}_{k,k}` and :math:`-W^{PP}_{k,k+1}` (0 in the self-predicting state)."""
     to_backprop = angles_to_backprop(micro, images, targets, method="two_pass")
     angles = {f"update_vs_backprop_layer{k}": a for k, a in enumerate(to_backprop, start=1)}
     angles.update({f"W_PP_{k + 1}{k}_vs_top_down_transposed":
                    forward_feedback_angle(micro.weights, k)
                    for k in micro.hidden_layers})
-    angles.update({f"W_PI_{k}_vs_minus_top_down": angle_degrees(micro.weights.W_PI[k],
-                                                                 -micro.weights.W_down[k])
-                   for k in micro.hidden_layers})
+    if micro.params.learn_PI:
+        angles.update({f"W_PI_{k}_vs_minus_top_down": angle_degrees(micro.weights.W_PI[k],
+                                                                     -micro.weights.W_down[k])
+                       for k in micro.hidden_layers})
     return angles
 
 
@@ -498,10 +510,24 @@ def _notes(name):
 
 
 def _figure(history, name, learners):
+    """Test error per epoch of every learner and, beside it, the angles of :func:`_angles` per
+    epoch of the two microcircuits whose top-down signal learns or is the paper's main one."""
     hv = holoviews()
     epochs = np.arange(len(history["test"]))
     curves = [hv.Curve((epochs, [e[learner] for e in history["test"]]), "epoch",
                        "test error (%)", label=learner.replace("_", " "))
               for learner in learners]
-    return hv.Overlay(curves).opts(title=f"Classification (Fig. 3), {name}", logy=True,
-                                   width=700, height=400, legend_position="top_right")
+    errors = hv.Overlay(curves).opts(title=f"Classification (Fig. 3), {name}", logy=True,
+                                     width=700, height=400, legend_position="top_right")
+    shown = [learner for learner in ("microcircuit", "one_hidden_top_down_learned")
+             if learner in history["angles"][0]]
+    if not shown:
+        return errors
+    angle_curves = [hv.Curve((epochs, [e[learner][angle] for e in history["angles"]]), "epoch",
+                             "angle (degrees)", label=f"{learner.replace('_', ' ')}: "
+                                                      f"{angle.replace('_', ' ')}")
+                    for learner in shown for angle in history["angles"][0][learner]]
+    angles = hv.Overlay(angle_curves).opts(
+        title="Update vs backprop, forward vs top-down, W^PI vs -top-down", width=700,
+        height=400, legend_position="right", ylim=(0, None))
+    return (errors + angles).cols(1)
