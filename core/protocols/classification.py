@@ -518,7 +518,7 @@ def _figure(history, name, learners):
                        "test error (%)", label=learner.replace("_", " "))
               for learner in learners]
     errors = hv.Overlay(curves).opts(title=f"Classification (Fig. 3), {name}", logy=True,
-                                     width=700, height=400, legend_position="top_right")
+                                     width=1000, height=400, legend_position="right")
     shown = [learner for learner in ("microcircuit", "one_hidden_top_down_learned")
              if learner in history["angles"][0]]
     if not shown:
@@ -528,6 +528,6 @@ def _figure(history, name, learners):
                                                       f"{angle.replace('_', ' ')}")
                     for learner in shown for angle in history["angles"][0][learner]]
     angles = hv.Overlay(angle_curves).opts(
-        title="Update vs backprop, forward vs top-down, W^PI vs -top-down", width=700,
+        title="Update vs backprop, forward vs top-down, W^PI vs -top-down", width=1000,
         height=400, legend_position="right", ylim=(0, None))
     return (errors + angles).cols(1)
