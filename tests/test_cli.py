@@ -205,6 +205,32 @@ def test_classification_one_hidden_variant_learns_its_top_down_weights(quick_met
     assert metrics["protocol"]["one_hidden_layer_sizes"] == [64, 100, 10]
 
 
+def test_classification_trains_with_one_blas_thread_and_gives_the_pool_back(monkeypatch):
+    """OpenBLAS's spinning threads slow the steady-state products beside other busy processes
+    (benchmarks/README.md): training runs with one, and the process's pool is restored after."""
+    from threadpoolctl import threadpool_info
+
+    from core.protocols import classification
+
+    def blas_threads():  # by library: loading the data may load another BLAS (SciPy's)
+        return {pool["filepath"]: pool["num_threads"] for pool in threadpool_info()
+                if pool["user_api"] == "blas"}
+
+    before = blas_threads()
+    seen = []
+    train = classification.train
+
+    def spying_train(*args, **kwargs):
+        seen.append(blas_threads())
+        return train(*args, **kwargs)
+
+    monkeypatch.setattr(classification, "train", spying_train)
+    classification.run(quick=True, epochs=1, learners=["backprop_mlp"], show_progress=False)
+    assert before and len(seen) == 1 and set(seen[0].values()) == {1}
+    after = blas_threads()
+    assert {library: after[library] for library in before} == before
+
+
 def test_classification_same_seed_gives_the_same_metrics(quick_metrics):
     from core.protocols import get_runner
 

@@ -61,7 +61,7 @@ from .baselines import MLP, angle_degrees, forward_feedback_angle
 from ..simulate.compartments import mean_squared_apical
 from ..simulate.plasticity import learning_rates
 from ..model.transfer import transfer_function
-from .common import Result, Stopwatch, base_metrics, holoviews, progress
+from .common import Result, Stopwatch, base_metrics, holoviews, one_blas_thread, progress
 from .configuration import Preset
 from .theory import angles_to_backprop
 
@@ -407,11 +407,13 @@ def run(quick=False, seed=0, show_progress=True, dataset=None, steady_state_form
     everyone = make_learners(preset, seed, setup["one_hidden_preset"])
     micro = everyone["microcircuit"]
     learners = {learner: everyone[learner] for learner in selected}
-    apical_before = (_apical_sq(micro, split.test_images) if "microcircuit" in learners
-                     else None)
-    history, epoch_times = train(learners, split, n_train, epochs, setup["mlp_learning_rate"],
-                                 np.random.default_rng(seed + 1000), show_progress=show_progress,
-                                 method=steady_state_form)
+    with one_blas_thread():
+        apical_before = (_apical_sq(micro, split.test_images) if "microcircuit" in learners
+                         else None)
+        history, epoch_times = train(learners, split, n_train, epochs,
+                                     setup["mlp_learning_rate"],
+                                     np.random.default_rng(seed + 1000),
+                                     show_progress=show_progress, method=steady_state_form)
     metrics = base_metrics(
         "classification", quick, seed, micro.sizes, micro.params,
         protocol={"dataset": name, "preset": preset.name, "epochs": epochs,
@@ -426,7 +428,8 @@ def run(quick=False, seed=0, show_progress=True, dataset=None, steady_state_form
                   "one_hidden_per_update_learning_rates": per_update_rates(
                       everyone["one_hidden_top_down_learned"].params, 2)},
         paper=PAPER, notes=_notes(name))
-    _fill_results(metrics, history, learners, split, apical_before, epoch_times)
+    with one_blas_thread():
+        _fill_results(metrics, history, learners, split, apical_before, epoch_times)
     metrics["run_time_s"] = clock.elapsed()
     return Result(metrics=metrics, figure=_figure(history, name, selected),
                   extra={"learners": learners})

@@ -413,6 +413,19 @@ def progress(iterable, *, total=None, desc="", enabled=True, unit="step"):
     return tqdm(iterable, total=total, desc=desc, unit=unit, dynamic_ncols=True)
 
 
+def one_blas_thread():
+    """A context in which NumPy's BLAS computes on one thread.
+
+    The steady-state protocols multiply mini-batches by matrices of a few hundred thousand
+    weights, where OpenBLAS starts a thread per core; those threads wait by spinning, so beside
+    other busy processes (a shared classroom server, runs side by side, a sweep's workers) they
+    slow every product instead of speeding it up (``benchmarks/README.md``). Inside this context
+    the process's BLAS pool has one thread; on leaving it its size is restored.
+    """
+    from threadpoolctl import threadpool_limits
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 class Stopwatch:
     """Wall time since creation, in seconds."""
 
