@@ -164,6 +164,7 @@ def test_classification_learns_near_backprop_and_beats_the_single_layer_learner(
         assert len(angles["microcircuit"][name]) == metrics["protocol"]["epochs"] + 1
         assert angles["microcircuit"][name][-1] == angle
     # before learning the top-down weights are random: no alignment with the forward weights
+    # (seeds 0-9: 88.9-90.3 deg)
     assert 80 < angles["microcircuit"]["W_PP_21_vs_top_down_transposed"][0] < 100
 
 
