@@ -405,15 +405,8 @@ def run(quick=False, seed=0, show_progress=True, dataset=None, steady_state_form
     preset = setup["preset"]
     # all of them: each learner starts from the weights it has in a full run
     everyone = make_learners(preset, seed, setup["one_hidden_preset"])
-    micro = everyone["microcircuit"]
+    micro, one_hidden = everyone["microcircuit"], everyone["one_hidden_top_down_learned"]
     learners = {learner: everyone[learner] for learner in selected}
-    with one_blas_thread():
-        apical_before = (_apical_sq(micro, split.test_images) if "microcircuit" in learners
-                         else None)
-        history, epoch_times = train(learners, split, n_train, epochs,
-                                     setup["mlp_learning_rate"],
-                                     np.random.default_rng(seed + 1000),
-                                     show_progress=show_progress, method=steady_state_form)
     metrics = base_metrics(
         "classification", quick, seed, micro.sizes, micro.params,
         protocol={"dataset": name, "preset": preset.name, "epochs": epochs,
@@ -424,11 +417,17 @@ def run(quick=False, seed=0, show_progress=True, dataset=None, steady_state_form
                   "n_test": int(split.test_labels.size),
                   "mlp_learning_rate": setup["mlp_learning_rate"], "mlp_loss": "rate",
                   "per_update_learning_rates": per_update_rates(micro.params, micro.n_layers),
-                  "one_hidden_layer_sizes": list(everyone["one_hidden_top_down_learned"].sizes),
+                  "one_hidden_layer_sizes": list(one_hidden.sizes),
                   "one_hidden_per_update_learning_rates": per_update_rates(
-                      everyone["one_hidden_top_down_learned"].params, 2)},
+                      one_hidden.params, one_hidden.n_layers)},
         paper=PAPER, notes=_notes(name))
     with one_blas_thread():
+        apical_before = (_apical_sq(micro, split.test_images) if "microcircuit" in learners
+                         else None)
+        history, epoch_times = train(learners, split, n_train, epochs,
+                                     setup["mlp_learning_rate"],
+                                     np.random.default_rng(seed + 1000),
+                                     show_progress=show_progress, method=steady_state_form)
         _fill_results(metrics, history, learners, split, apical_before, epoch_times)
     metrics["run_time_s"] = clock.elapsed()
     return Result(metrics=metrics, figure=_figure(history, name, selected),
@@ -455,8 +454,8 @@ def _fill_results(metrics, history, learners, split, apical_before, epoch_times)
                                           for angle in angles[0][name]}
                                    for name in angles[0]},
                                "epoch_time_s": epoch_times}
-    metrics["measurements"].update({name: _settled_measurements(learners[name], split,
-                                                                angles[-1][name])
+    metrics["measurements"].update({name: {**_apical_after(learners[name], split),
+                                           "angles_deg": angles[-1][name]}
                                     for name in ONE_HIDDEN_MICROCIRCUITS if name in learners})
     if "microcircuit" not in learners:
         return
@@ -464,20 +463,18 @@ def _fill_results(metrics, history, learners, split, apical_before, epoch_times)
     metrics["initial_error"] = test[0]["microcircuit"]
     metrics["final_error"] = test[-1]["microcircuit"]
     metrics["apical_sq_before"] = apical_before
-    settled = _settled_measurements(micro, split, angles[-1]["microcircuit"])
-    metrics["apical_sq_after"] = settled["apical_sq"]
-    metrics["angles_deg"] = settled["angles_deg"]
-    metrics["measurements"]["apical_sq_nudged_after"] = settled["apical_sq_nudged"]
+    apical = _apical_after(micro, split)
+    metrics["apical_sq_after"] = apical["apical_sq"]
+    metrics["angles_deg"] = angles[-1]["microcircuit"]
+    metrics["measurements"]["apical_sq_nudged_after"] = apical["apical_sq_nudged"]
 
 
-def _settled_measurements(net, split, angles):
+def _apical_after(net, split):
     """After learning: the mean squared apical potential on the test images with nudging off
-    (``apical_sq``) and, on the first of them, with nudging on (``apical_sq_nudged``), and the
-    last epoch's ``angles`` (:func:`_angles`)."""
+    (``apical_sq``) and, on the first of them, with nudging on (``apical_sq_nudged``)."""
     images, targets = _test_targets(net, split)
     return {"apical_sq": _apical_sq(net, split.test_images),
-            "apical_sq_nudged": mean_squared_apical(steady_state.two_pass(net, images, targets)),
-            "angles_deg": angles}
+            "apical_sq_nudged": mean_squared_apical(steady_state.two_pass(net, images, targets))}
 
 
 def _test_targets(micro, split):
