@@ -19,6 +19,15 @@ rejected), and now and then it rejected one ("reference ... isn't known" under l
 leaves no moment between two in which the page lets go of replaced models, ``main.py``'s
 ``RELEASE_REPLACED_MODELS``, that a later one names).
 
+Every patch leaves as **text**: the three comm messages of a Bokeh message (header, metadata,
+content), its arrays base64-encoded in the content. Panel would send each array as two comm
+messages of its own (a header, then the bytes), and a Run All queues over a thousand arrays; a
+Jupyter server drops the messages beyond its ``iopub_msg_rate_limit`` (by default 1000 a second
+over 3 s, the cells' outputs included), and a page that loses one message of a patch loses step
+with the stream (BokehJS: "Expected text fragment but received binary fragment") and the patch
+with it. HoloViews pushes its plots' updates with Panel's ``push`` under a name of its own, so
+that one is routed here too.
+
 Under ``pn.extension(inline=True)`` Panel inlines its stylesheets when it first shows an object and
 when it re-renders a changed layout (``Viewable._preprocess``), but an update that sets a model's
 ``stylesheets`` -- a pane's ``_update`` sends every property of ``_get_properties`` -- links them
@@ -46,21 +55,22 @@ from panel.io.notebook import replace_inline_css
 
 PANEL_PUSH = panel.io.notebook.push
 MODULES = ("panel.io.notebook", "panel.reactive", "panel.io.datamodel", "panel.pane.base",
-           "panel.pane.plot")
-"""Panel's modules that hold ``push`` under their own name (``from .io.notebook import push``)."""
+           "panel.pane.plot", "holoviews.plotting.plot")
+"""The modules that hold Panel's ``push`` under their own name (``from .io.notebook import push``)."""
 RETRY_S = 0.1
 """How often a queue checks whether its comm has opened."""
 
 _queues = {}  # comm id: list of patches made while that comm was closed, oldest first
 
 
-def push(doc, comm, binary=True, msg=None):
+def push(doc, comm, binary=False, msg=None):
     """``panel.io.notebook.push``, except that patches wait in order while the comm is closed
-    (and then leave as one) and, under ``pn.config.inline``, carry no links to Panel's CDN."""
+    (and then leave as one), leave as text (``binary`` is ignored; see the module docstring) and,
+    under ``pn.config.inline``, carry no links to Panel's CDN."""
     if msg is None:
         if pn.config.inline:
             keep_stylesheets_inline(doc)
-        msg = panel.io.model.diff(doc, binary=binary)
+        msg = panel.io.model.diff(doc, binary=False)
         if msg is None:
             return
     queue = _queues.get(comm.id)

@@ -114,6 +114,10 @@ def jupyter_lab(tmp_path_factory):
          f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
          f"--ServerApp.root_dir={root / 'notebooks'}",
          "--ServerApp.allow_root=True",  # CI containers run as root; no effect otherwise
+         # a quarter of the default 1000 messages a second: a burst of comm messages that comes
+         # near the default limit on a busy machine (which drops what exceeds it) fails here
+         # every time (app/notebook.py)
+         "--ServerApp.iopub_msg_rate_limit=250",
          "--LabApp.news_url=None", "--LabApp.extension_manager=readonly",
          "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
         cwd=root, stdout=log, stderr=subprocess.STDOUT, env=env)
