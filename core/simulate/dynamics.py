@@ -135,7 +135,7 @@ class _Layout:
 
 def _fill(flat, arrays):
     if arrays:
-        np.concatenate([np.ravel(array) for array in arrays], out=flat)
+        np.concatenate([array.ravel() for array in arrays], out=flat)
 
 
 def _rate_table(ctx, N, learns):
