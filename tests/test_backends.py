@@ -164,8 +164,9 @@ def test_ten_thousand_noisy_plastic_steps_agree(sizes):
 
 
 def test_noise_is_drawn_per_layer_from_the_networks_generator():
-    """Each step draws, for k = 1..N, standard_normal((B, n)) for the pyramids of layer k, then
-    for its interneurons: a noisy step differs from a noise-free one by exactly those numbers."""
+    """Each step draws its noise in one call, in the order: layer k's pyramids, then its
+    interneurons, for k = 1..N, each (B, n) in C order; a noisy step differs from a noise-free
+    one by exactly those numbers."""
     from core.model.network import random_weights
 
     sizes = [3, 4, 5, 2]

@@ -142,3 +142,29 @@ def test_a_function_replaced_from_outside_the_package_is_compiled_not_served_sta
     called = rate_twin.py_func.__globals__["soft_rectifier"]
     assert called.py_func.__code__ is steeper_soft_rectifier.__code__  # a twin, not the original
     assert not built.cache  # every twin of this set is built with cache=False
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("tau_w", [30.0, 0.0])
+def test_the_compiled_consolidation_is_the_numpy_one_element_by_element(backend, tau_w):
+    """The one function compiled from another source (twins.py): euler.consolidate runs, compiled,
+    as its loop twin euler.consolidate_elementwise, which must give the same bits as the
+    vectorised NumPy lines it mirrors (filtered traces and weights), and follow a changed Eq. of
+    the low-pass filter as they do."""
+    from core.simulate import euler
+
+    assert euler.consolidate.compiled_form is euler.consolidate_elementwise
+    if backend == "numba":
+        from core.simulate.twins import _Twins
+
+        elementwise = _Twins(root=euler.consolidate).function(euler.consolidate)
+    else:
+        elementwise = euler.consolidate_elementwise
+    rng = np.random.default_rng(4)
+    arrays = [rng.normal(size=300) for _ in range(3)] + [rng.uniform(0.0, 1e-3, 300)]
+    vectorised, looped = [a.copy() for a in arrays], [a.copy() for a in arrays]
+    euler.consolidate(*vectorised, 0.1, tau_w)
+    elementwise(*looped, 0.1, tau_w)
+    for name, expected, actual in zip(("weights", "traces"), vectorised, looped):
+        np.testing.assert_array_equal(actual, expected, err_msg=name)
+    assert not np.array_equal(vectorised[0], arrays[0])  # the weights did change

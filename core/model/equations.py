@@ -366,11 +366,11 @@ def mixed_potential(own_potential, other_input, mixing):
 def _batch_outer(post, pre, out=None):
     post = np.atleast_2d(post)
     pre = np.atleast_2d(pre)
-    # the batch mean of the outer products; scaling the small factor is cheaper than the product
-    scaled = (post * (1.0 / post.shape[0])).T
+    if post.shape[0] > 1:  # the batch mean: scaling the small factor is cheaper than the product
+        post = post * (1.0 / post.shape[0])
     if out is None:
-        return np.dot(scaled, pre)
-    return np.dot(scaled, pre, out)
+        return np.dot(post.T, pre)
+    return np.dot(post.T, pre, out)
 
 
 def dendritic_prediction_induction(somatic_rate, dendritic_rate, presynaptic_rate, out=None):

@@ -9,6 +9,8 @@ that nothing diverged. How a run is cut does not change its trajectory.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import euler, twins
@@ -46,15 +48,94 @@ def _by_layer(arrays, count, empty):
     return tuple(arrays.get(k, empty) for k in range(count))
 
 
-def _plastic(weights, N):
-    """:class:`~core.model.layers.Weights` (or traces) as a :class:`core.simulate.euler.Plastic` of tuples."""
-    return euler.Plastic(
-        W_up=_by_layer(weights.W_up, N + 1, _EMPTY_MATRIX),
-        W_down=_by_layer(weights.W_down, N, _EMPTY_MATRIX),
-        W_IP=_by_layer(weights.W_IP, N, _EMPTY_MATRIX),
-        W_PI=_by_layer(weights.W_PI, N, _EMPTY_MATRIX),
-        b_up=_by_layer(weights.b_up, N + 1, _EMPTY_VECTOR),
-        b_IP=_by_layer(weights.b_IP, N, _EMPTY_VECTOR))
+def _plastic(by_name, N, vector=_EMPTY_VECTOR):
+    """Per-layer arrays (``by_name[name]`` a dict keyed by layer for each of
+    :data:`~core.model.layers.MATRICES`) as a :class:`core.simulate.euler.Plastic` of tuples;
+    ``vector`` stands for a missing threshold."""
+    return euler.Plastic(**{
+        name: _by_layer(by_name[name], N + 1 if name in ("W_up", "b_up") else N,
+                        vector if name.startswith("b_") else _EMPTY_MATRIX)
+        for name in MATRICES})
+
+
+def _views(flat, shapes):
+    """Consecutive views of the flat array ``flat``, one of each shape."""
+    views, start = [], 0
+    for shape in shapes:
+        size = math.prod(shape)
+        views.append(flat[start:start + size].reshape(shape))
+        start += size
+    return views
+
+
+class _Layout:
+    """The flat arrays a block of steps works on (:mod:`core.simulate.euler`, "Containers") and
+    their views, for one network shape, batch size and set of learning quantities: built once per
+    parameter revision, filled from the network before every block and copied back after it."""
+
+    def __init__(self, ctx, N, batch, learns, shapes):
+        rates = ctx.for_step(_rate_table, N, learns)
+        sizes = {name: {} for name in MATRICES}
+        for name, k, shape in shapes:
+            sizes[name][k] = shape
+        n = [sizes["W_up"][1][1]] + [sizes["W_up"][k][0] for k in range(1, N + 1)]
+        self.somata_order = [(u, k) for k in range(1, N + 1)
+                             for u in ("u_P", "u_I")[:1 + (k < N)]]
+        self.somata = np.zeros(sum(batch * n[k + (u == "u_I")] for u, k in self.somata_order))
+        views = _views(self.somata, [(batch, n[k + (u == "u_I")]) for u, k in self.somata_order])
+        by_kind = {"u_P": {}, "u_I": {}}
+        for (u, k), view in zip(self.somata_order, views):
+            by_kind[u][k] = view
+        self.soma_views = views
+        self.u_P = _by_layer(by_kind["u_P"], N + 1, _EMPTY_MATRIX)
+        self.u_I = _by_layer(by_kind["u_I"], N, _EMPTY_MATRIX)
+        self.filtered = np.zeros(batch * (n[0] + n[N]))
+        self.patterns = np.zeros_like(self.filtered)
+        self.input_views = _views(self.filtered, [(batch, n[0]), (batch, n[N])])
+        self.learned = [(name, k) for name, k, _ in shapes if getattr(rates, name)[k] > 0]
+        learned_shapes = [sizes[name][k] for name, k in self.learned]
+        size = sum(math.prod(shape) for shape in learned_shapes)
+        self.weights, self.traces, induction = np.zeros(size), np.zeros(size), np.zeros(size)
+        self.weight_views = _views(self.weights, learned_shapes)
+        self.trace_views = _views(self.traces, learned_shapes)
+        terms = _views(induction, [shape if len(shape) == 2 else (shape[0], 1)  # a threshold:
+                                   for shape in learned_shapes])               # a column
+        eta_dt = np.repeat([getattr(rates, name)[k] * ctx.p.dt for name, k in self.learned],
+                           [math.prod(shape) for shape in learned_shapes])
+        self.learning = euler.Learning(
+            self.weights, self.traces, induction, eta_dt,
+            _plastic({name: {k: term for (n, k), term in zip(self.learned, terms) if n == name}
+                      for name in MATRICES}, N, vector=_EMPTY_MATRIX))
+        self.rates = rates
+
+    def fill(self, net):
+        """Copy ``net``'s potentials, inputs and learning weights and traces into the arrays;
+        returns the weights as the step takes them (the learning ones as views)."""
+        s, w = net.state, net.weights
+        _fill(self.somata, [getattr(s, u)[k] for u, k in self.somata_order])
+        _fill(self.filtered, [s.r_input, s.u_target])
+        _fill(self.patterns, [s.input_pattern, s.target_pattern])
+        _fill(self.weights, [getattr(w, name)[k] for name, k in self.learned])
+        _fill(self.traces, [getattr(s.traces, name)[k] for name, k in self.learned])
+        replaced = {name: dict(getattr(w, name)) for name in MATRICES}
+        for (name, k), view in zip(self.learned, self.weight_views):
+            replaced[name][k] = view
+        return _plastic(replaced, net.n_layers)
+
+    def store(self, net):
+        """Copy what a block changed back into ``net``."""
+        s, w = net.state, net.weights
+        for (u, k), view in zip(self.somata_order, self.soma_views):
+            getattr(s, u)[k][...] = view
+        s.r_input[...], s.u_target[...] = self.input_views
+        for (name, k), view, trace in zip(self.learned, self.weight_views, self.trace_views):
+            getattr(w, name)[k][...] = view
+            getattr(s.traces, name)[k][...] = trace
+
+
+def _fill(flat, arrays):
+    if arrays:
+        np.concatenate([array.ravel() for array in arrays], out=flat)
 
 
 def _rate_table(ctx, N, learns):
@@ -86,17 +167,17 @@ def _constants(ctx, N, nudging, thresholds):
 
 def _advance(net, ctx, n_steps, learn_from, step):
     """Hand ``n_steps`` steps of ``net`` to ``step`` (:func:`core.simulate.euler.advance` or its
-    compiled twin), which updates the network's own arrays in place."""
-    N, s = net.n_layers, net.state
-    constants = ctx.for_step(_constants, N, bool(net.nudging), bool(net.weights.b_up))
+    compiled twin): copy the network into the step's flat arrays, and back after the block."""
+    N, s, w = net.n_layers, net.state, net.weights
+    constants = ctx.for_step(_constants, N, bool(net.nudging), bool(w.b_up))
+    layout = ctx.for_step(_Layout, N, s.r_input.shape[0], learn_from < n_steps,
+                          tuple((name, k, W.shape) for name, k, W in w.items()))
+    weights = layout.fill(net)
     time, pattern_time = step(
-        n_steps, learn_from, constants, ctx.phi.phi,
-        (_EMPTY_MATRIX,) + tuple(s.u_P[k] for k in range(1, N + 1)),
-        _by_layer(s.u_I, N, _EMPTY_MATRIX),
-        euler.Inputs(s.r_input, s.u_target, s.input_pattern, s.target_pattern),
-        _plastic(net.weights, N), _plastic(s.traces, N),
-        ctx.for_step(_rate_table, N, learn_from < n_steps),
-        net.rng, float(s.time), float(s.pattern_time))
+        n_steps, learn_from, constants, ctx.phi.phi, layout.somata, layout.u_P, layout.u_I,
+        euler.Inputs(layout.filtered, layout.patterns, *layout.input_views), weights,
+        layout.learning, layout.rates, net.rng, float(s.time), float(s.pattern_time))
+    layout.store(net)
     s.steps += n_steps
     s.time, s.pattern_time = time, pattern_time
 

@@ -6,22 +6,22 @@ r"""The full time-continuous dynamics: Euler-Maruyama steps, written once.
 installed, to run it without returning to Python between steps. Change an equation in
 :mod:`core.model.equations` and both follow it.
 
-One step of length :math:`\Delta t`, for each layer :math:`k = 1..N` in turn (every right-hand side
-reads the state at time :math:`t`: the rates of all layers are computed first, and a layer's own
-potentials change only after everything that reads them has been computed):
+One step of length :math:`\Delta t` (every right-hand side reads the state at time :math:`t`:
+the rates of all somata are computed first, and a layer's own potentials change only after
+everything that reads them has been computed):
 
-1. dendritic potentials (Eqs. 3-5) from the rates;
-2. somatic drifts: hidden pyramids Eq. 1, the output pyramids with the teaching current
+1. for each layer :math:`k = 1..N` in turn: the dendritic potentials (Eqs. 3-5) from the rates;
+   the somatic drifts (hidden pyramids Eq. 1, the output pyramids with the teaching current
    :math:`g_\mathrm{som}(u^\mathrm{trgt} - u)` while nudging, interneurons Eq. 2 nudged by the
-   next layer's pyramids;
-3. plasticity (from step ``learn_from`` of the block on, i.e. after the learning lag): the
-   induction terms (Eqs. 7-10) are low-passed with :math:`\tau_w` and consolidated,
+   next layer's pyramids), each added at once, :math:`u \mathrel{+}= \Delta t\,\mathrm{drift}`;
+   and, from step ``learn_from`` of the block on (after the learning lag), the induction terms
+   (Eqs. 7-10) of its plastic weights;
+2. the induction terms are low-passed with :math:`\tau_w` and consolidated,
    :math:`W \mathrel{+}= \eta\,\Delta t\,\Delta`;
-4. :math:`u \leftarrow u + \Delta t\,\mathrm{drift} + \sigma\sqrt{\Delta t}\,\xi`, with
-   :math:`\xi \sim N(0, 1)` from the network's ``numpy.random.Generator``
-   (``standard_normal``), drawn for the pyramids of layer :math:`k`, then its interneurons;
-
-then inputs and targets move towards the current pattern through the :math:`\tau_0` low-pass.
+3. the noise, :math:`u \mathrel{+}= \sigma\sqrt{\Delta t}\,\xi` with :math:`\xi \sim N(0, 1)` from
+   the network's ``numpy.random.Generator`` (``standard_normal``): layer 1's pyramids, then its
+   interneurons, then layer 2's pyramids, and so on;
+4. inputs and targets move towards the current pattern through the :math:`\tau_0` low-pass.
 
 Containers
 ----------
@@ -29,8 +29,13 @@ numba compiles tuples of arrays, not dictionaries, so the network's per-layer di
 passed as tuples indexed by the layer number: ``u_P[k]`` is :math:`u^P_k` for ``k = 1..N`` and
 ``u_I[k]``, ``W_down[k]``, ``W_IP[k]``, ``W_PI[k]`` belong to hidden layer ``k = 1..N-1``. Index 0
 holds an empty array (layer 0 is the input: it has rates but no soma, no weights onto it and no
-interneurons). :func:`core.simulate.dynamics.run` builds these tuples around the network's own
-arrays, which are updated in place.
+interneurons).
+
+What the step treats alike lies in one flat array: every soma (one rate call and one noise draw a
+step), every quantity that learns, its filtered and its new induction terms (one filter step and
+one consolidation a step, whatever the depth), the inputs and the targets (one low-pass). The
+per-layer tuples are views of these arrays. :func:`core.simulate.dynamics.run` copies the network
+into them for a block of steps and back after it.
 """
 
 from __future__ import annotations
@@ -45,7 +50,7 @@ from ..model.transfer import rate
 
 class Plastic(NamedTuple):
     """One value per plastic quantity and layer, each a tuple (or array) indexed by layer:
-    the weights, their low-pass filtered induction terms, or their learning rates."""
+    the weights, views of their induction terms, or their learning rates."""
 
     W_up: tuple
     W_down: tuple
@@ -56,12 +61,27 @@ class Plastic(NamedTuple):
 
 
 class Inputs(NamedTuple):
-    """The filtered input rates and targets, ``(B, n)``, and the pattern they move towards."""
+    """The filtered input rates and targets side by side in one flat array (``filtered``), the
+    patterns they move towards in another of the same layout (``patterns``), and the two
+    ``(B, n)`` views of ``filtered`` the step reads."""
 
+    filtered: np.ndarray
+    patterns: np.ndarray
     r_input: np.ndarray
     u_target: np.ndarray
-    input_pattern: np.ndarray
-    target_pattern: np.ndarray
+
+
+class Learning(NamedTuple):
+    r"""The quantities that learn in a block, each kind in one flat array of the same layout:
+    their values, their low-pass filtered induction terms :math:`\Delta`, this step's induction
+    terms and :math:`\eta\,\Delta t` per element; and ``terms``, views of ``induction`` with the
+    shape of each quantity (a threshold as a column: a weight from an input fixed at 1)."""
+
+    weights: np.ndarray
+    traces: np.ndarray
+    induction: np.ndarray
+    eta_dt: np.ndarray
+    terms: Plastic
 
 
 class Constants(NamedTuple):
@@ -86,8 +106,8 @@ class Constants(NamedTuple):
     """Whether the network has learnable thresholds ``b_up``, ``b_IP``."""
 
 
-def advance(n_steps, learn_from, c, phi, u_P, u_I, inputs, weights, traces, rates, rng, time,
-            pattern_time):
+def advance(n_steps, learn_from, c, phi, somata, u_P, u_I, inputs, weights, learning, rates, rng,
+            time, pattern_time):
     r"""Advance the network by ``n_steps`` Euler-Maruyama steps, in place.
 
     Parameters
@@ -99,11 +119,16 @@ def advance(n_steps, learn_from, c, phi, u_P, u_I, inputs, weights, traces, rate
     c : Constants
     phi : Phi
         The rate function :math:`\varphi`.
+    somata : ndarray
+        Every somatic potential in one flat array: layer 1's pyramids, its interneurons, layer
+        2's pyramids, ..., the output pyramids (each ``(B, n)`` block in C order).
     u_P, u_I : tuple of ndarray
-        Somatic potentials of pyramids and interneurons, ``(B, n)``, indexed by layer.
+        Views of ``somata``: pyramids and interneurons, ``(B, n)``, indexed by layer.
     inputs : Inputs
-    weights, traces : Plastic
-        Weights and thresholds and their low-pass filtered induction terms :math:`\Delta`.
+    weights : Plastic
+        Weights and thresholds, indexed by layer; those that learn are views of
+        ``learning.weights``.
+    learning : Learning
     rates : Plastic
         Learning rates (1/ms), one array per kind indexed by layer; 0 leaves a quantity alone.
     rng : numpy.random.Generator
@@ -117,17 +142,20 @@ def advance(n_steps, learn_from, c, phi, u_P, u_I, inputs, weights, traces, rate
         The clocks after the block.
     """
     N = len(u_P) - 1
-    r_input, u_target = inputs.r_input, inputs.u_target  # updated in place, as all arrays
     ones = np.ones((inputs.r_input.shape[0], 1))  # the input of a threshold (a weight from 1)
     for step in range(n_steps):
-        learning = step >= learn_from
-        # the rates of time t: every dendritic potential below reads these
-        r_P = [r_input]
-        r_I = [r_input]  # index 0 unused: interneurons belong to hidden layers
+        learns = step >= learn_from
+        # the rates of time t, of every soma at once: every dendritic potential below reads these
+        r_somata = rate(somata, phi)
+        r_P = [inputs.r_input]
+        r_I = [inputs.r_input]  # index 0 unused: interneurons belong to hidden layers
+        start = 0
         for k in range(1, N + 1):
-            r_P.append(rate(u_P[k], phi))
-        for k in range(1, N):
-            r_I.append(rate(u_I[k], phi))
+            r_P.append(r_somata[start:start + u_P[k].size].reshape(u_P[k].shape))
+            start += u_P[k].size
+            if k < N:
+                r_I.append(r_somata[start:start + u_I[k].size].reshape(u_I[k].shape))
+                start += u_I[k].size
         for k in range(1, N + 1):
             if c.thresholds:
                 v_B = eq.basal_potential(weights.W_up[k], r_P[k - 1], weights.b_up[k])
@@ -139,15 +167,18 @@ def advance(n_steps, learn_from, c, phi, u_P, u_I, inputs, weights, traces, rate
                                           r_I[k], v_TD)
                 drift = eq.pyramidal_soma_derivative(u_P[k], v_B, v_A, c.g_lk, c.g_B, c.g_A)
             else:
-                teaching = eq.teaching_current(u_target, u_P[k], c.g_som_output)
+                teaching = eq.teaching_current(inputs.u_target, u_P[k], c.g_som_output)
                 drift = eq.output_soma_derivative(u_P[k], v_B, teaching, c.g_lk, c.g_B)
-            if learning and rates.W_up[k] > 0:
+            if learns and rates.W_up[k] > 0:
                 attenuation = c.basal_attenuation[k]
-                consolidate(weights.W_up[k], traces.W_up[k], eq.bottom_up_induction(
-                    r_P[k], v_B, r_P[k - 1], phi, attenuation), rates.W_up[k], c.dt, c.tau_w)
+                eq.bottom_up_induction(r_P[k], v_B, r_P[k - 1], phi, attenuation,
+                                       learning.terms.W_up[k])
                 if c.thresholds:
-                    consolidate(weights.b_up[k], traces.b_up[k], eq.bottom_up_induction(
-                        r_P[k], v_B, ones, phi, attenuation)[:, 0], rates.b_up[k], c.dt, c.tau_w)
+                    eq.bottom_up_induction(r_P[k], v_B, ones, phi, attenuation,
+                                           learning.terms.b_up[k])
+            # the layer's drift moves its potentials now: nothing after this reads their old
+            # values (the noise follows for all layers at once, below)
+            add(u_P[k], c.dt, drift)
             if k < N:
                 if c.thresholds:
                     v_I = eq.interneuron_dendritic_potential(weights.W_IP[k], r_P[k],
@@ -155,63 +186,66 @@ def advance(n_steps, learn_from, c, phi, u_P, u_I, inputs, weights, traces, rate
                 else:
                     v_I = eq.interneuron_dendritic_potential(weights.W_IP[k], r_P[k])
                 nudging = eq.teaching_current(u_P[k + 1], u_I[k], c.g_som)
-                drift_I = eq.interneuron_soma_derivative(u_I[k], v_I, nudging, c.g_lk, c.g_D)
-                if learning:
-                    learn_hidden(k, c, phi, r_P, r_I, v_TD, v_A, v_I, ones, weights,
-                                 traces, rates)
-            # the layer's potentials move only now: nothing after this reads their old values
-            euler_maruyama(u_P[k], drift, c, rng)
-            if k < N:
-                euler_maruyama(u_I[k], drift_I, c, rng)
-        low_pass(r_input, inputs.input_pattern, c.dt, c.tau_0)
-        low_pass(u_target, inputs.target_pattern, c.dt, c.tau_0)
+                add(u_I[k], c.dt, eq.interneuron_soma_derivative(u_I[k], v_I, nudging, c.g_lk,
+                                                                 c.g_D))
+                if learns and rates.W_IP[k] > 0:  # Eq. 8
+                    eq.pyramid_to_interneuron_induction(r_I[k], v_I, r_P[k], phi,
+                                                        c.interneuron_attenuation,
+                                                        learning.terms.W_IP[k])
+                    if c.thresholds:
+                        eq.pyramid_to_interneuron_induction(r_I[k], v_I, ones, phi,
+                                                            c.interneuron_attenuation,
+                                                            learning.terms.b_IP[k])
+                if learns and rates.W_PI[k] > 0:  # Eq. 9
+                    eq.interneuron_to_pyramid_induction(v_A, r_I[k], 0.0, learning.terms.W_PI[k])
+                if learns and rates.W_down[k] > 0:  # Eq. 10
+                    eq.top_down_induction(r_P[k], v_TD, r_P[k + 1], phi, learning.terms.W_down[k])
+        if learns:  # every induction term of this step is in: consolidate them all at once
+            consolidate(learning.weights, learning.traces, learning.induction, learning.eta_dt,
+                        c.dt, c.tau_w)
+        if c.noise_scale > 0:  # one draw for all somata, in their order in the flat array
+            somata += c.noise_scale * rng.standard_normal(somata.size)
+        low_pass(inputs.filtered, inputs.patterns, c.dt, c.tau_0)
         time += c.dt
         pattern_time += c.dt
     return time, pattern_time
 
 
-def learn_hidden(k, c, phi, r_P, r_I, v_TD, v_A, v_I, ones, weights, traces, rates):
-    """Plasticity of hidden layer ``k``'s interneuron and top-down weights (Eqs. 8-10)."""
-    if rates.W_IP[k] > 0:
-        consolidate(weights.W_IP[k], traces.W_IP[k], eq.pyramid_to_interneuron_induction(
-            r_I[k], v_I, r_P[k], phi, c.interneuron_attenuation), rates.W_IP[k], c.dt, c.tau_w)
-        if c.thresholds:
-            consolidate(weights.b_IP[k], traces.b_IP[k], eq.pyramid_to_interneuron_induction(
-                r_I[k], v_I, ones, phi, c.interneuron_attenuation)[:, 0], rates.b_IP[k], c.dt,
-                c.tau_w)
-    if rates.W_PI[k] > 0:
-        consolidate(weights.W_PI[k], traces.W_PI[k],
-                    eq.interneuron_to_pyramid_induction(v_A, r_I[k]), rates.W_PI[k], c.dt,
-                    c.tau_w)
-    if rates.W_down[k] > 0:
-        consolidate(weights.W_down[k], traces.W_down[k],
-                    eq.top_down_induction(r_P[k], v_TD, r_P[k + 1], phi), rates.W_down[k], c.dt,
-                    c.tau_w)
+def consolidate(weights, traces, induction, eta_dt, dt, tau_w):
+    r"""Every quantity that learns, in place (flat arrays, :class:`Learning`): its induction term
+    is low-passed with :math:`\tau_w`, :math:`\Delta \leftarrow \Delta + \mathrm{lowpass\ change}`,
+    and added to it, :math:`W \leftarrow W + \eta\,\Delta t\,\Delta`."""
+    low_pass(traces, induction, dt, tau_w)
+    add(weights, eta_dt, traces)
 
 
-def consolidate(W, trace, induction, eta, dt, tau_w):
-    r"""One plasticity step of one quantity, in place: low-pass the induction term,
-    :math:`\Delta \leftarrow \mathrm{lowpass}_{\tau_w}(\Delta, I)`, then
-    :math:`W \leftarrow W + \eta\,\Delta t\,\Delta`."""
-    low_pass(trace, induction, dt, tau_w)
-    W = W.ravel()
-    W += (eta * dt) * trace.ravel()
+def consolidate_elementwise(weights, traces, induction, eta_dt, dt, tau_w):
+    """:func:`consolidate` as the compiled step runs it: the same two updates, one element after
+    the other in a single loop. Compiled, the two vectorised updates make five passes over arrays
+    larger than the processor's first cache, which took most of a step's time; in NumPy the loop
+    would be a Python loop. ``tests/test_backends.py`` pins the two to the same result, bit for
+    bit."""
+    for i in range(weights.size):
+        traces[i] += eq.low_pass_change(traces[i], induction[i], dt, tau_w)
+        weights[i] += eta_dt[i] * traces[i]
 
 
-def low_pass(filtered, drive, dt, tau):
-    """One step of the low-pass filter of :func:`core.model.equations.low_pass_change`, in place.
+consolidate.compiled_form = consolidate_elementwise
+
+
+def add(x, factor, change):
+    r""":math:`x \leftarrow x + \mathrm{factor}\cdot\mathrm{change}`, in place: an Euler step of a
+    potential (``factor`` :math:`\Delta t`), or the consolidation of the filtered induction terms
+    (``factor`` :math:`\eta\,\Delta t`, one per weight), :math:`W \leftarrow W + \eta\,\Delta t\,\Delta`.
 
     On flat views of the arrays: numba runs in-place operations on 1-D arrays several times
     faster than on 2-D ones (``ravel`` of a contiguous array is a view in NumPy and numba)."""
+    x = x.ravel()
+    x += factor * change.ravel()
+
+
+def low_pass(filtered, drive, dt, tau):
+    """One step of the low-pass filter of :func:`core.model.equations.low_pass_change`, in place
+    (on flat views, as in :func:`add`)."""
     filtered = filtered.ravel()
     filtered += eq.low_pass_change(filtered, drive.ravel(), dt, tau)
-
-
-def euler_maruyama(u, drift, c, rng):
-    r""":math:`u \leftarrow u + \Delta t\,\mathrm{drift} + \sigma\sqrt{\Delta t}\,\xi`, in place
-    (on a flat view of ``u``, as in :func:`consolidate`; the normal numbers fill it in C order,
-    sample by sample, as ``standard_normal(u.shape)`` would)."""
-    u = u.ravel()
-    u += c.dt * drift.ravel()
-    if c.noise_scale > 0:
-        u += c.noise_scale * rng.standard_normal(u.size)

@@ -8,6 +8,12 @@ from whatever those modules hold when :func:`advance` is called: replace an equa
 its source, or assign another function to ``core.model.equations.basal_potential``) and the next
 call compiles the new one.
 
+One exception, made for speed and kept in sight: a function with a ``compiled_form`` attribute is
+compiled from that function instead, which sits next to it in the same module, computes the same
+numbers (a test pins each pair, bit for bit) and differs only in how it walks the arrays
+(:func:`core.simulate.euler.consolidate`: one loop over the weights where NumPy needs whole-array
+operations).
+
 Compilation takes a few seconds the first time; numba then keeps the machine code on disk
 (README) and later processes load it. The cache key includes a hash of the source of every
 module involved, so an edited equation is never served from a stale cache, and twins of
@@ -77,19 +83,22 @@ def _twin_of_advance():
 class _Twins:
     """Builds numba twins of core functions, each once, sharing one namespace of twins."""
 
-    def __init__(self):
+    def __init__(self, root=None):
+        """``root``: the function called from Python (the step; a test may compile another)."""
         import numba
 
         self.numba = numba
-        self.root = sys.modules[STEP].advance
+        self.root = sys.modules[STEP].advance if root is None else root
         self.functions = {}
         self.modules = {}
         self.defined = {}  # module name -> the function names its source defines
         # (namespace, name, value) of every name the twins are built from, by (namespace, name)
         self.watched = {}
-        self._watch(vars(sys.modules[STEP]), "advance", self.root)
-        reached = self._reach([sys.modules[STEP].advance])
-        self.cache = all(_in_its_module(f) for f in reached)
+        self._watch(vars(sys.modules[self.root.__module__]), self.root.__name__, self.root)
+        reached = self._reach([self.root])
+        # numba's cache does not tell a function compiled with a wrapper for Python from one
+        # without: twins of another root must not share the step's cache
+        self.cache = root is None and all(_in_its_module(f) for f in reached)
         digest = hashlib.sha1()
         for module in sorted({f.__module__ for f in reached if _is_core_name(f.__module__)}):
             digest.update(inspect.getsource(sys.modules[module]).encode())
@@ -139,10 +148,11 @@ class _Twins:
     def function(self, function):
         if function in self.functions:
             return self.functions[function]
-        namespace = dict(function.__globals__)
-        clone = types.FunctionType(function.__code__, namespace, function.__name__,
-                                   function.__defaults__, function.__closure__)
-        clone.__kwdefaults__ = function.__kwdefaults__
+        source = getattr(function, "compiled_form", function)  # see the module docstring
+        namespace = dict(source.__globals__)
+        clone = types.FunctionType(source.__code__, namespace, function.__name__,
+                                   source.__defaults__, source.__closure__)
+        clone.__kwdefaults__ = source.__kwdefaults__
         clone.__module__ = function.__module__
         # numba's cache is keyed by module and qualified name: the hash of the sources makes
         # an edit of any module involved a new entry
@@ -152,8 +162,8 @@ class _Twins:
                                error_model="numpy",
                                no_cpython_wrapper=function is not self.root)(clone)
         self.functions[function] = twin
-        for name, value in function.__globals__.items():
-            if self._twinned(function, name, value):
+        for name, value in source.__globals__.items():
+            if self._twinned(source, name, value):
                 namespace[name] = self.function(value)
             elif _is_core_module(value):
                 namespace[name] = self.module(value)
