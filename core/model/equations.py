@@ -364,10 +364,11 @@ def mixed_potential(own_potential, other_input, mixing):
 # --------------------------------------------------------------------------------------------
 
 def _batch_outer(post, pre, out=None):
-    post = np.atleast_2d(post)
     pre = np.atleast_2d(pre)
-    if post.shape[0] > 1:  # the batch mean: scaling the small factor is cheaper than the product
-        post = post * (1.0 / post.shape[0])
+    if pre.shape[0] > 1:  # the batch mean: scaling the small factor is cheaper than the product
+        post = post * (1.0 / pre.shape[0])
+    # one row per pattern of the batch (a batch of postsynaptic values may also come flat)
+    post = post.reshape((pre.shape[0], -1))
     if out is None:
         return np.dot(post.T, pre)
     return np.dot(post.T, pre, out)

@@ -1,5 +1,5 @@
 """When a simulation counts as diverged (potentials that are not finite or run away), and what
-the full dynamics do then (restore the network, raise an error that says what to change).
+the full dynamics do then (leave the network as it was, raise an error that says what to change).
 
 The full dynamics (:mod:`core.simulate.dynamics`) and the steady state
 (:mod:`core.simulate.steady_state`) both stop with a :class:`~core.errors.DivergenceError` when
@@ -40,24 +40,24 @@ POTENTIAL_LABELS = {"u_P": "pyramidal potential u_P", "u_I": "interneuron potent
                      "v_TD": "top-down potential v_TD"}
 
 
-def check_finite(net, before, first_step, n_steps, ctx):
-    """After a block of steps: restore ``before`` (weights, state) and raise when a potential
-    ran away or a weight is not finite."""
+def check_block(u_P, u_I, weights, first_step, n_steps, ctx):
+    """After a block of steps, before the network takes its results (the potentials by layer, the
+    weights as a :class:`~core.model.layers.Weights`): raise when a potential ran away or a weight
+    is not finite."""
     # One reduction per array (this runs after every block, also in the dashboard's short
     # blocks): a sum is non-finite when any entry is (or when entries near 1e308 overflow it,
     # which is divergence as well).
-    runaway = runaway_potential(net.state.u_P, net.state.u_I)
+    runaway = runaway_potential(u_P, u_I)
     if runaway is not None:
         name, k = runaway
-        restore_and_raise(net, before, first_step, n_steps, ctx,
-                           f"{POTENTIAL_LABELS[name]} of layer {k}")
-    for name, k, W in net.weights.items():
+        raise_diverged(weights, first_step, n_steps, ctx, f"{POTENTIAL_LABELS[name]} of layer {k}")
+    for name, k, W in weights.items():
         if not np.isfinite(W.sum()):
-            restore_and_raise(net, before, first_step, n_steps, ctx, f"weights {name} of layer {k}")
+            raise_diverged(weights, first_step, n_steps, ctx, f"weights {name} of layer {k}")
 
 
-def check_dendrites(net, before, first_step, n_steps, ctx, comp):
-    """As :func:`check_finite`, for the dendritic potentials of ``comp`` (when recorded)."""
+def check_dendrites(comp, weights, first_step, n_steps, ctx):
+    """As :func:`check_block`, for the dendritic potentials of ``comp`` (when recorded)."""
     # Weights that run away (a learning rate too large for them) need not move the somata -- the
     # apical input with g_A = 0, the interneuron dendrite with g_D = 0 -- while the dendritic
     # potentials they make are recorded; checked only where they are computed anyway.
@@ -65,17 +65,13 @@ def check_dendrites(net, before, first_step, n_steps, ctx, comp):
                               ("v_TD", comp.v_TD)))
     if runaway is not None:
         name, k = runaway
-        restore_and_raise(net, before, first_step, n_steps, ctx,
-                           f"{POTENTIAL_LABELS[name]} of layer {k}")
+        raise_diverged(weights, first_step, n_steps, ctx, f"{POTENTIAL_LABELS[name]} of layer {k}")
 
 
-def restore_and_raise(net, before, first_step, n_steps, ctx, where):
-    """Put the network back as it was ``before`` the block, then raise a
-    :class:`~core.errors.DivergenceError` saying where, when and what to change."""
-    weights, state = before
-    biggest = net.weights.largest_magnitude()
-    net.weights.assign(weights)  # into the same arrays: whoever holds them sees the restored values
-    net.state.assign(state)
+def raise_diverged(weights, first_step, n_steps, ctx, where):
+    """Raise a :class:`~core.errors.DivergenceError` saying where, when and what to change
+    (``weights``: those the block ended with; the network still holds those before it)."""
+    biggest = weights.largest_magnitude()
     p = ctx.p
     bound = euler_stability_bound(p.g_lk, p.g_B, p.g_A, p.g_D, p.g_som)
     raise DivergenceError(

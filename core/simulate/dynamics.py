@@ -18,8 +18,8 @@ from ..model import validation
 from .context import model_context
 from .compartments import compartments
 from ..model.equations import basal_attenuation, interneuron_attenuation
-from .divergence import check_dendrites, check_finite
-from ..model.layers import MATRICES, apical_conductance
+from .divergence import check_block, check_dendrites
+from ..model.layers import MATRICES, Weights, apical_conductance
 from .recording import Recording, check_recordable, sample
 
 BACKENDS = ("auto", "numpy", "numba")
@@ -87,6 +87,8 @@ class _Layout:
         for (u, k), view in zip(self.somata_order, views):
             by_kind[u][k] = view
         self.soma_views = views
+        self.potentials = by_kind["u_P"], by_kind["u_I"]
+        """The views of ``somata`` by layer, as dicts (:class:`~core.model.layers.State`'s)."""
         self.u_P = _by_layer(by_kind["u_P"], N + 1, _EMPTY_MATRIX)
         self.u_I = _by_layer(by_kind["u_I"], N, _EMPTY_MATRIX)
         self.filtered = np.zeros(batch * (n[0] + n[N]))
@@ -110,7 +112,8 @@ class _Layout:
 
     def fill(self, net):
         """Copy ``net``'s potentials, inputs and learning weights and traces into the arrays;
-        returns the weights as the step takes them (the learning ones as views)."""
+        returns the block's weights (a :class:`~core.model.layers.Weights`: the network's, and
+        views of ``weights`` for those that learn)."""
         s, w = net.state, net.weights
         _fill(self.somata, [getattr(s, u)[k] for u, k in self.somata_order])
         _fill(self.filtered, [s.r_input, s.u_target])
@@ -120,7 +123,7 @@ class _Layout:
         replaced = {name: dict(getattr(w, name)) for name in MATRICES}
         for (name, k), view in zip(self.learned, self.weight_views):
             replaced[name][k] = view
-        return _plastic(replaced, net.n_layers)
+        return Weights(**replaced)
 
     def store(self, net):
         """Copy what a block changed back into ``net``."""
@@ -167,19 +170,35 @@ def _constants(ctx, N, nudging, thresholds):
 
 def _advance(net, ctx, n_steps, learn_from, step):
     """Hand ``n_steps`` steps of ``net`` to ``step`` (:func:`core.simulate.euler.advance` or its
-    compiled twin): copy the network into the step's flat arrays, and back after the block."""
+    compiled twin) on copies of its arrays (:class:`_Layout`), which :func:`_store` hands back
+    to the network once nothing diverged: until then the network is as before the block.
+
+    Returns
+    -------
+    layout : _Layout
+    weights : Weights
+        The weights after the block (views of ``layout``'s arrays where they learn).
+    clocks : tuple of float
+        ``time`` and ``pattern_time`` after the block.
+    """
     N, s, w = net.n_layers, net.state, net.weights
     constants = ctx.for_step(_constants, N, bool(net.nudging), bool(w.b_up))
     layout = ctx.for_step(_Layout, N, s.r_input.shape[0], learn_from < n_steps,
                           tuple((name, k, W.shape) for name, k, W in w.items()))
     weights = layout.fill(net)
-    time, pattern_time = step(
+    clocks = step(
         n_steps, learn_from, constants, ctx.phi.phi, layout.somata, layout.u_P, layout.u_I,
-        euler.Inputs(layout.filtered, layout.patterns, *layout.input_views), weights,
-        layout.learning, layout.rates, net.rng, float(s.time), float(s.pattern_time))
+        euler.Inputs(layout.filtered, layout.patterns, *layout.input_views),
+        _plastic(vars(weights), N), layout.learning, layout.rates, net.rng, float(s.time),
+        float(s.pattern_time))
+    return layout, weights, clocks
+
+
+def _store(net, layout, n_steps, clocks):
+    """The network takes a block's results (:func:`_advance`)."""
     layout.store(net)
-    s.steps += n_steps
-    s.time, s.pattern_time = time, pattern_time
+    net.state.steps += n_steps
+    net.state.time, net.state.pattern_time = clocks
 
 
 def _backend(name):
@@ -262,17 +281,18 @@ def run(net, n_steps, *, record=(), record_every=1, learning=True, backend="auto
             block = min(block, record_every - net.state.steps % record_every)
         # the end of a learning lag falls inside the block: no need to cut the block there
         learn_from = _steps_until_learning(net, ctx, block) if learning else block
-        before = (net.weights.copy(), net.state.copy())
         first = net.state.steps
-        with np.errstate(over="ignore", invalid="ignore"):  # reported by check_finite
-            _advance(net, ctx, block, learn_from, advance)
-            check_finite(net, before, first, block, ctx)  # (whose sums may meet inf - inf)
+        sampled = bool(record) and (first + block) % record_every == 0
+        with np.errstate(over="ignore", invalid="ignore"):  # reported by the checks
+            layout, weights, clocks = _advance(net, ctx, block, learn_from, advance)
+            u_P, u_I = layout.potentials
+            check_block(u_P, u_I, weights, first, block, ctx)  # (whose sums may meet inf - inf)
+            if sampled:
+                comp = compartments(weights, u_P, u_I, layout.input_views[0], ctx.phi.phi)
+                check_dendrites(comp, weights, first, block, ctx)
+        _store(net, layout, block, clocks)
         done += block
-        if record and net.state.steps % record_every == 0:
-            with np.errstate(over="ignore", invalid="ignore"):  # reported by check_dendrites
-                comp = compartments(net.weights, net.state.u_P, net.state.u_I, net.state.r_input,
-                                    ctx.phi.phi)
-            check_dendrites(net, before, first, block, ctx, comp)
+        if sampled:
             times.append(net.state.time)
             for name in record:
                 samples[name].append(sample(net, comp, name))

@@ -156,50 +156,54 @@ def advance(n_steps, learn_from, c, phi, somata, u_P, u_I, inputs, weights, lear
             if k < N:
                 r_I.append(r_somata[start:start + u_I[k].size].reshape(u_I[k].shape))
                 start += u_I[k].size
+        # the equations that act element by element get flat views (``ravel``): compiled, a
+        # one-dimensional array expression takes a fraction of a two-dimensional one's time
         for k in range(1, N + 1):
+            u = u_P[k].ravel()
             if c.thresholds:
-                v_B = eq.basal_potential(weights.W_up[k], r_P[k - 1], weights.b_up[k])
+                v_B = eq.basal_potential(weights.W_up[k], r_P[k - 1], weights.b_up[k]).ravel()
             else:
-                v_B = eq.basal_potential(weights.W_up[k], r_P[k - 1])
+                v_B = eq.basal_potential(weights.W_up[k], r_P[k - 1]).ravel()
             if k < N:  # a hidden layer: three compartments, and interneurons
                 v_TD = eq.top_down_potential(weights.W_down[k], r_P[k + 1])
                 v_A = eq.apical_potential(weights.W_down[k], r_P[k + 1], weights.W_PI[k],
-                                          r_I[k], v_TD)
-                drift = eq.pyramidal_soma_derivative(u_P[k], v_B, v_A, c.g_lk, c.g_B, c.g_A)
+                                          r_I[k], v_TD).ravel()
+                drift = eq.pyramidal_soma_derivative(u, v_B, v_A, c.g_lk, c.g_B, c.g_A)
             else:
-                teaching = eq.teaching_current(inputs.u_target, u_P[k], c.g_som_output)
-                drift = eq.output_soma_derivative(u_P[k], v_B, teaching, c.g_lk, c.g_B)
-            if learns and rates.W_up[k] > 0:
+                teaching = eq.teaching_current(inputs.u_target.ravel(), u, c.g_som_output)
+                drift = eq.output_soma_derivative(u, v_B, teaching, c.g_lk, c.g_B)
+            if learns and rates.W_up[k] > 0:  # Eq. 7
                 attenuation = c.basal_attenuation[k]
-                eq.bottom_up_induction(r_P[k], v_B, r_P[k - 1], phi, attenuation,
+                eq.bottom_up_induction(r_P[k].ravel(), v_B, r_P[k - 1], phi, attenuation,
                                        learning.terms.W_up[k])
                 if c.thresholds:
-                    eq.bottom_up_induction(r_P[k], v_B, ones, phi, attenuation,
+                    eq.bottom_up_induction(r_P[k].ravel(), v_B, ones, phi, attenuation,
                                            learning.terms.b_up[k])
             # the layer's drift moves its potentials now: nothing after this reads their old
             # values (the noise follows for all layers at once, below)
-            add(u_P[k], c.dt, drift)
+            add(u, c.dt, drift)
             if k < N:
+                u = u_I[k].ravel()
                 if c.thresholds:
                     v_I = eq.interneuron_dendritic_potential(weights.W_IP[k], r_P[k],
-                                                             weights.b_IP[k])
+                                                             weights.b_IP[k]).ravel()
                 else:
-                    v_I = eq.interneuron_dendritic_potential(weights.W_IP[k], r_P[k])
-                nudging = eq.teaching_current(u_P[k + 1], u_I[k], c.g_som)
-                add(u_I[k], c.dt, eq.interneuron_soma_derivative(u_I[k], v_I, nudging, c.g_lk,
-                                                                 c.g_D))
+                    v_I = eq.interneuron_dendritic_potential(weights.W_IP[k], r_P[k]).ravel()
+                nudging = eq.teaching_current(u_P[k + 1].ravel(), u, c.g_som)
+                add(u, c.dt, eq.interneuron_soma_derivative(u, v_I, nudging, c.g_lk, c.g_D))
                 if learns and rates.W_IP[k] > 0:  # Eq. 8
-                    eq.pyramid_to_interneuron_induction(r_I[k], v_I, r_P[k], phi,
+                    eq.pyramid_to_interneuron_induction(r_I[k].ravel(), v_I, r_P[k], phi,
                                                         c.interneuron_attenuation,
                                                         learning.terms.W_IP[k])
                     if c.thresholds:
-                        eq.pyramid_to_interneuron_induction(r_I[k], v_I, ones, phi,
+                        eq.pyramid_to_interneuron_induction(r_I[k].ravel(), v_I, ones, phi,
                                                             c.interneuron_attenuation,
                                                             learning.terms.b_IP[k])
                 if learns and rates.W_PI[k] > 0:  # Eq. 9
                     eq.interneuron_to_pyramid_induction(v_A, r_I[k], 0.0, learning.terms.W_PI[k])
                 if learns and rates.W_down[k] > 0:  # Eq. 10
-                    eq.top_down_induction(r_P[k], v_TD, r_P[k + 1], phi, learning.terms.W_down[k])
+                    eq.top_down_induction(r_P[k].ravel(), v_TD.ravel(), r_P[k + 1], phi,
+                                          learning.terms.W_down[k])
         if learns:  # every induction term of this step is in: consolidate them all at once
             consolidate(learning.weights, learning.traces, learning.induction, learning.eta_dt,
                         c.dt, c.tau_w)
