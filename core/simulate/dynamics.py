@@ -106,8 +106,8 @@ class _Layout:
                            [math.prod(shape) for shape in learned_shapes])
         self.learning = euler.Learning(
             self.weights, self.traces, induction, eta_dt,
-            _plastic({name: {k: term for (n, k), term in zip(self.learned, terms) if n == name}
-                      for name in MATRICES}, N, vector=_EMPTY_MATRIX))
+            _plastic({name: {k: term for (learned, k), term in zip(self.learned, terms)
+                             if learned == name} for name in MATRICES}, N, vector=_EMPTY_MATRIX))
         self.rates = rates
 
     def fill(self, net):
