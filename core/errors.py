@@ -2,8 +2,8 @@
 
 
 class DivergenceError(RuntimeError):
-    """The simulation produced non-finite or runaway values; the network was restored to its
-    state before the failing stretch of steps."""
+    """The simulation produced non-finite or runaway values; the network is left as it was
+    before the failing stretch of steps."""
 
 
 class ConvergenceError(RuntimeError):

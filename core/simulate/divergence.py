@@ -82,4 +82,4 @@ def raise_diverged(weights, first_step, n_steps, ctx, where):
         f"eta_PI={p.eta_PI}), feedback too strong (g_A={p.g_A}, g_som={p.g_som}, large "
         f"top-down/interneuron weights) or noise too strong (sigma={p.sigma}); dt = {p.dt} ms "
         f"against the stability bound {bound:.3g} ms. Reduce the learning rates, weight scales, "
-        "sigma or dt. The network was restored to its state before these steps.")
+        "sigma or dt. The network is left as it was before these steps.")
