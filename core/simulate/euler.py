@@ -159,8 +159,9 @@ def advance(n_steps, learn_from, c, phi, somata, inputs, threshold_input, weight
         learns = step >= learn_from
         # the rates of time t, of every soma at once: every dendritic potential below reads these
         rate(somata.potentials, phi, somata.rates)
-        # the equations that act element by element get flat views (``ravel``): compiled, a
-        # one-dimensional array expression takes a fraction of a two-dimensional one's time
+        # the equations that act element by element get flat views (``ravel``, a view in NumPy
+        # and numba): compiled, a one-dimensional array expression, in place or not, takes a
+        # fraction of a two-dimensional one's time
         for k in range(1, N + 1):
             u = u_P[k].ravel()
             if threshold_input is not None:
@@ -184,7 +185,7 @@ def advance(n_steps, learn_from, c, phi, somata, inputs, threshold_input, weight
                                            attenuation, terms.b_up[k])
             # the layer's drift moves its potentials now: nothing after this reads their old
             # values (the noise follows for all layers at once, below)
-            add(u, c.dt, drift)
+            u += c.dt * drift
             if k < N:
                 u = u_I[k].ravel()
                 if threshold_input is not None:
@@ -193,7 +194,7 @@ def advance(n_steps, learn_from, c, phi, somata, inputs, threshold_input, weight
                 else:
                     v_I = eq.interneuron_dendritic_potential(weights.W_IP[k], r_P[k]).ravel()
                 nudging = eq.teaching_current(u_P[k + 1].ravel(), u, c.g_som)
-                add(u, c.dt, eq.interneuron_soma_derivative(u, v_I, nudging, c.g_lk, c.g_D))
+                u += c.dt * eq.interneuron_soma_derivative(u, v_I, nudging, c.g_lk, c.g_D)
                 if learns and terms.W_IP[k].size:  # Eq. 8
                     eq.pyramid_to_interneuron_induction(r_I[k].ravel(), v_I, r_P[k], phi,
                                                         c.interneuron_attenuation,
@@ -211,7 +212,8 @@ def advance(n_steps, learn_from, c, phi, somata, inputs, threshold_input, weight
             consolidate(learning.weights, learning.traces, learning.induction, learning.eta_dt,
                         c.dt, c.tau_w)
         if c.noise_scale > 0:  # one draw for all somata, in their order in the flat array
-            add(somata.potentials, c.noise_scale, rng.standard_normal(somata.potentials.size))
+            potentials = somata.potentials
+            potentials += c.noise_scale * rng.standard_normal(potentials.size)
         low_pass(inputs.filtered, inputs.patterns, c.dt, c.tau_0)
         time += c.dt
         pattern_time += c.dt
@@ -223,15 +225,15 @@ def consolidate(weights, traces, induction, eta_dt, dt, tau_w):
     is low-passed with :math:`\tau_w`, :math:`\Delta \leftarrow \Delta + \mathrm{lowpass\ change}`,
     and added to it, :math:`W \leftarrow W + \eta\,\Delta t\,\Delta`."""
     low_pass(traces, induction, dt, tau_w)
-    add(weights, eta_dt, traces)
+    weights += eta_dt * traces
 
 
 def consolidate_elementwise(weights, traces, induction, eta_dt, dt, tau_w):
     """:func:`consolidate` as the compiled step runs it: the same two updates, one element after
     the other in a single loop. Compiled, the two vectorised updates make five passes over arrays
     larger than the processor's first cache, which took most of a step's time; in NumPy the loop
-    would be a Python loop. ``tests/test_backends.py`` pins the two to the same result, bit for
-    bit."""
+    would be a Python loop. ``tests/test_one_implementation.py`` pins the two to the same result,
+    bit for bit."""
     for i in range(weights.size):
         traces[i] += eq.low_pass_change(traces[i], induction[i], dt, tau_w)
         weights[i] += eta_dt[i] * traces[i]
@@ -240,19 +242,7 @@ def consolidate_elementwise(weights, traces, induction, eta_dt, dt, tau_w):
 consolidate.compiled_form = consolidate_elementwise
 
 
-def add(x, factor, change):
-    r""":math:`x \leftarrow x + \mathrm{factor}\cdot\mathrm{change}`, in place: an Euler step of a
-    potential (``factor`` :math:`\Delta t`), or the consolidation of the filtered induction terms
-    (``factor`` :math:`\eta\,\Delta t`, one per weight), :math:`W \leftarrow W + \eta\,\Delta t\,\Delta`.
-
-    On flat views of the arrays: numba runs in-place operations on 1-D arrays several times
-    faster than on 2-D ones (``ravel`` of a contiguous array is a view in NumPy and numba)."""
-    x = x.ravel()
-    x += factor * change.ravel()
-
-
 def low_pass(filtered, drive, dt, tau):
     """One step of the low-pass filter of :func:`core.model.equations.low_pass_change`, in place
-    (on flat views, as in :func:`add`)."""
-    filtered = filtered.ravel()
-    filtered += eq.low_pass_change(filtered, drive.ravel(), dt, tau)
+    (flat arrays)."""
+    filtered += eq.low_pass_change(filtered, drive, dt, tau)
