@@ -200,6 +200,19 @@ def test_soft_rectifier_inverse_round_trip_and_domain():
         transfer.soft_rectifier_inverse([0.1, 0.0])
 
 
+@pytest.mark.parametrize("kind", [transfer.SOFT_RECTIFIER, transfer.LOGISTIC])
+def test_a_rate_written_into_out_is_the_rate_returned(kind):
+    # the simulator has the rates of every soma written into one array whose views it reads
+    phi = transfer.Phi(kind, gamma=0.2, beta=1.5, theta=1.0)
+    u = np.random.default_rng(0).normal(0.0, 20.0, (3, 40))
+    out = np.full_like(u, np.nan)
+    assert transfer.rate(u, phi, out) is out
+    np.testing.assert_array_equal(out, transfer.rate(u, phi))  # bit for bit
+    hand = 0.2 * np.log1p(np.exp(1.5 * (u - 1.0))) if kind == transfer.SOFT_RECTIFIER \
+        else 1.0 / (1.0 + np.exp(-u))
+    np.testing.assert_allclose(out, hand, rtol=1e-12, atol=1e-300)
+
+
 def test_logistic_values_inverse_and_derivative():
     assert transfer.logistic(0.0) == 0.5
     assert transfer.logistic(np.log(4)) == pytest.approx(0.8)

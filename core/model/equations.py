@@ -364,7 +364,8 @@ def mixed_potential(own_potential, other_input, mixing):
 # --------------------------------------------------------------------------------------------
 
 def _batch_outer(post, pre, out=None):
-    pre = np.atleast_2d(pre)
+    if pre.ndim == 1:  # one pattern, given as a vector
+        pre = pre.reshape((1, -1))
     if pre.shape[0] > 1:  # the batch mean: scaling the small factor is cheaper than the product
         post = post * (1.0 / pre.shape[0])
     # one row per pattern of the batch (a batch of postsynaptic values may also come flat)

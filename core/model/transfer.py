@@ -13,7 +13,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 
-def soft_rectifier(u, gamma=0.1, beta=1.0, theta=3.0):
+def soft_rectifier(u, gamma=0.1, beta=1.0, theta=3.0, out=None):
     r"""Soft rectifier (softplus) rate function used for regression (Fig. 2).
 
     .. math:: \varphi(u) = \gamma \log\left(1 + e^{\beta (u - \theta)}\right)
@@ -26,13 +26,19 @@ def soft_rectifier(u, gamma=0.1, beta=1.0, theta=3.0):
         Somatic (or dendritic) potential.
     gamma, beta, theta : float
         Scale :math:`\gamma`, slope :math:`\beta` and threshold :math:`\theta`.
+    out : ndarray, optional
+        Where to write the rates (as in NumPy), e.g. an array whose views the simulator reads
+        layer by layer; the same numbers either way.
 
     Returns
     -------
     float or ndarray
         Rate :math:`\varphi(u) > 0`.
     """
-    return gamma * np.logaddexp(0.0, beta * (u - theta))
+    drive = beta * (u - theta)
+    if out is None:
+        return gamma * np.logaddexp(0.0, drive)
+    return np.multiply(gamma, np.logaddexp(0.0, drive, out), out)
 
 
 def soft_rectifier_derivative(u, gamma=0.1, beta=1.0, theta=3.0):
@@ -75,7 +81,7 @@ def _rates(function, rate):
         raise ValueError(f"{function}: rate must be an array of numbers, got {rate!r}") from None
 
 
-def logistic(u):
+def logistic(u, out=None):
     r"""Logistic rate function used for classification (Fig. 3).
 
     .. math:: \varphi(u) = \frac{1}{1 + e^{-u}}
@@ -84,10 +90,12 @@ def logistic(u):
     The second form never overflows (its one exponent is never positive) and keeps full relative
     precision far out in the tail, where :math:`\tfrac12(1 + \tanh(u/2))` cancels to 0. Its
     numerator is ``max(e^{-|u|}, u >= 0)``: 1 where ``u >= 0`` (as :math:`e^{-|u|} \le 1`), else
-    :math:`e^{-|u|}`.
+    :math:`e^{-|u|}`. ``out`` as in :func:`soft_rectifier`.
     """
     decay = np.exp(-np.abs(u))
-    return np.maximum(decay, u >= 0) / (1.0 + decay)
+    if out is None:
+        return np.maximum(decay, u >= 0) / (1.0 + decay)
+    return np.divide(np.maximum(decay, u >= 0), 1.0 + decay, out)
 
 
 def logistic_derivative(u):
@@ -134,11 +142,12 @@ class Phi(NamedTuple):
         return rate(np.asarray(u, dtype=float), self)
 
 
-def rate(u, phi):
-    r""":math:`\varphi(u)` for the rate function described by ``phi`` (a :class:`Phi`)."""
+def rate(u, phi, out=None):
+    r""":math:`\varphi(u)` for the rate function described by ``phi`` (a :class:`Phi`); ``out`` as
+    in :func:`soft_rectifier`."""
     if phi.kind == LOGISTIC:
-        return logistic(u)
-    return soft_rectifier(u, phi.gamma, phi.beta, phi.theta)
+        return logistic(u, out)
+    return soft_rectifier(u, phi.gamma, phi.beta, phi.theta, out)
 
 
 @dataclass(frozen=True)

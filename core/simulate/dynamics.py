@@ -74,27 +74,32 @@ class _Layout:
     parameter revision, filled from the network before every block and copied back after it."""
 
     def __init__(self, ctx, N, batch, learns, shapes):
-        rates = ctx.for_step(_rate_table, N, learns)
+        learning_rates = ctx.for_step(_rate_table, N, learns)
         sizes = {name: {} for name in MATRICES}
         for name, k, shape in shapes:
             sizes[name][k] = shape
         n = [sizes["W_up"][1][1]] + [sizes["W_up"][k][0] for k in range(1, N + 1)]
         self.somata_order = [(u, k) for k in range(1, N + 1)
                              for u in ("u_P", "u_I")[:1 + (k < N)]]
-        self.somata = np.zeros(sum(batch * n[k + (u == "u_I")] for u, k in self.somata_order))
-        views = _views(self.somata, [(batch, n[k + (u == "u_I")]) for u, k in self.somata_order])
-        by_kind = {"u_P": {}, "u_I": {}}
-        for (u, k), view in zip(self.somata_order, views):
-            by_kind[u][k] = view
-        self.soma_views = views
-        self.potentials = by_kind["u_P"], by_kind["u_I"]
-        """The views of ``somata`` by layer, as dicts (:class:`~core.model.layers.State`'s)."""
-        self.u_P = _by_layer(by_kind["u_P"], N + 1, _EMPTY_MATRIX)
-        self.u_I = _by_layer(by_kind["u_I"], N, _EMPTY_MATRIX)
+        soma_shapes = [(batch, n[k + (u == "u_I")]) for u, k in self.somata_order]
+        potentials = np.zeros(sum(math.prod(shape) for shape in soma_shapes))
+        soma_rates = np.zeros_like(potentials)
+        self.soma_views = _views(potentials, soma_shapes)
         self.filtered = np.zeros(batch * (n[0] + n[N]))
         self.patterns = np.zeros_like(self.filtered)
         self.input_views = _views(self.filtered, [(batch, n[0]), (batch, n[N])])
-        self.learned = [(name, k) for name, k, _ in shapes if getattr(rates, name)[k] > 0]
+        by_kind = {"u_P": {}, "u_I": {}, "r_P": {0: self.input_views[0]}, "r_I": {}}
+        for (u, k), view, rate_view in zip(self.somata_order, self.soma_views,
+                                           _views(soma_rates, soma_shapes)):
+            by_kind[u][k] = view
+            by_kind[u.replace("u_", "r_")][k] = rate_view
+        self.potentials = by_kind["u_P"], by_kind["u_I"]
+        """The views of the potentials by layer, as dicts (:class:`~core.model.layers.State`'s)."""
+        self.threshold_input = np.ones((batch, 1))
+        self.somata = euler.Somata(potentials, soma_rates, *(
+            _by_layer(by_kind[name], N + 1 if name.endswith("P") else N, _EMPTY_MATRIX)
+            for name in ("u_P", "u_I", "r_P", "r_I")))
+        self.learned = [(name, k) for name, k, _ in shapes if getattr(learning_rates, name)[k] > 0]
         learned_shapes = [sizes[name][k] for name, k in self.learned]
         size = sum(math.prod(shape) for shape in learned_shapes)
         self.weights, self.traces, induction = np.zeros(size), np.zeros(size), np.zeros(size)
@@ -102,20 +107,19 @@ class _Layout:
         self.trace_views = _views(self.traces, learned_shapes)
         terms = _views(induction, [shape if len(shape) == 2 else (shape[0], 1)  # a threshold:
                                    for shape in learned_shapes])               # a column
-        eta_dt = np.repeat([getattr(rates, name)[k] * ctx.p.dt for name, k in self.learned],
+        eta_dt = np.repeat([getattr(learning_rates, name)[k] * ctx.p.dt for name, k in self.learned],
                            [math.prod(shape) for shape in learned_shapes])
         self.learning = euler.Learning(
             self.weights, self.traces, induction, eta_dt,
             _plastic({name: {k: term for (learned, k), term in zip(self.learned, terms)
                              if learned == name} for name in MATRICES}, N, vector=_EMPTY_MATRIX))
-        self.rates = rates
 
     def fill(self, net):
         """Copy ``net``'s potentials, inputs and learning weights and traces into the arrays;
         returns the block's weights (a :class:`~core.model.layers.Weights`: the network's, and
         views of ``weights`` for those that learn)."""
         s, w = net.state, net.weights
-        _fill(self.somata, [getattr(s, u)[k] for u, k in self.somata_order])
+        _fill(self.somata.potentials, [getattr(s, u)[k] for u, k in self.somata_order])
         _fill(self.filtered, [s.r_input, s.u_target])
         _fill(self.patterns, [s.input_pattern, s.target_pattern])
         _fill(self.weights, [getattr(w, name)[k] for name, k in self.learned])
@@ -154,7 +158,7 @@ def _rate_table(ctx, N, learns):
     return euler.Plastic(**{name: table(name) for name in MATRICES})
 
 
-def _constants(ctx, N, nudging, thresholds):
+def _constants(ctx, N, nudging):
     p = ctx.p
     return euler.Constants(
         dt=float(p.dt), g_lk=float(p.g_lk), g_B=float(p.g_B), g_A=float(p.g_A),
@@ -164,8 +168,7 @@ def _constants(ctx, N, nudging, thresholds):
         basal_attenuation=np.array([0.0] + [
             basal_attenuation(p.g_lk, p.g_B, apical_conductance(p.g_A, k, N))
             for k in range(1, N + 1)]),
-        interneuron_attenuation=float(interneuron_attenuation(p.g_lk, p.g_D)),
-        thresholds=thresholds)
+        interneuron_attenuation=float(interneuron_attenuation(p.g_lk, p.g_D)))
 
 
 def _advance(net, ctx, n_steps, learn_from, step):
@@ -182,15 +185,15 @@ def _advance(net, ctx, n_steps, learn_from, step):
         ``time`` and ``pattern_time`` after the block.
     """
     N, s, w = net.n_layers, net.state, net.weights
-    constants = ctx.for_step(_constants, N, bool(net.nudging), bool(w.b_up))
+    constants = ctx.for_step(_constants, N, bool(net.nudging))
     layout = ctx.for_step(_Layout, N, s.r_input.shape[0], learn_from < n_steps,
                           tuple((name, k, W.shape) for name, k, W in w.items()))
     weights = layout.fill(net)
     clocks = step(
-        n_steps, learn_from, constants, ctx.phi.phi, layout.somata, layout.u_P, layout.u_I,
+        n_steps, learn_from, constants, ctx.phi.phi, layout.somata,
         euler.Inputs(layout.filtered, layout.patterns, *layout.input_views),
-        _plastic(vars(weights), N), layout.learning, layout.rates, net.rng, float(s.time),
-        float(s.pattern_time))
+        layout.threshold_input if w.b_up else None, _plastic(vars(weights), N), layout.learning,
+        net.rng, float(s.time), float(s.pattern_time))
     return layout, weights, clocks
 
 

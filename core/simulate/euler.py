@@ -29,13 +29,14 @@ numba compiles tuples of arrays, not dictionaries, so the network's per-layer di
 passed as tuples indexed by the layer number: ``u_P[k]`` is :math:`u^P_k` for ``k = 1..N`` and
 ``u_I[k]``, ``W_down[k]``, ``W_IP[k]``, ``W_PI[k]`` belong to hidden layer ``k = 1..N-1``. Index 0
 holds an empty array (layer 0 is the input: it has rates but no soma, no weights onto it and no
-interneurons).
+interneurons), except in ``r_P``, whose entry 0 is the input rates.
 
-What the step treats alike lies in one flat array: every soma (one rate call and one noise draw a
-step), every quantity that learns, its filtered and its new induction terms (one filter step and
-one consolidation a step, whatever the depth), the inputs and the targets (one low-pass). The
-per-layer tuples are views of these arrays. :func:`core.simulate.dynamics.run` copies the network
-into them for a block of steps and back after it.
+What the step treats alike lies in one flat array: every soma and, in another of the same layout,
+its rate (one rate call and one noise draw a step), every quantity that learns, its filtered and
+its new induction terms (one filter step and one consolidation a step, whatever the depth), the
+inputs and the targets (one low-pass). The per-layer tuples are views of these arrays.
+:func:`core.simulate.dynamics.run` copies the network into them for a block of steps and back
+after it.
 """
 
 from __future__ import annotations
@@ -46,6 +47,20 @@ import numpy as np
 
 from ..model import equations as eq
 from ..model.transfer import rate
+
+
+class Somata(NamedTuple):
+    """Every somatic potential in one flat array (``potentials``: layer 1's pyramids, its
+    interneurons, layer 2's pyramids, ..., the output pyramids, each ``(B, n)`` block in C order),
+    their rates in another of the same layout (``rates``), and ``(B, n)`` views of both by layer:
+    ``u_P``, ``u_I``, ``r_P`` (whose entry 0 is :attr:`Inputs.r_input`) and ``r_I``."""
+
+    potentials: np.ndarray
+    rates: np.ndarray
+    u_P: tuple
+    u_I: tuple
+    r_P: tuple
+    r_I: tuple
 
 
 class Plastic(NamedTuple):
@@ -75,7 +90,8 @@ class Learning(NamedTuple):
     r"""The quantities that learn in a block, each kind in one flat array of the same layout:
     their values, their low-pass filtered induction terms :math:`\Delta`, this step's induction
     terms and :math:`\eta\,\Delta t` per element; and ``terms``, views of ``induction`` with the
-    shape of each quantity (a threshold as a column: a weight from an input fixed at 1)."""
+    shape of each quantity (a threshold as a column: a weight from an input fixed at 1), an empty
+    array for a quantity that does not learn."""
 
     weights: np.ndarray
     traces: np.ndarray
@@ -102,11 +118,9 @@ class Constants(NamedTuple):
     basal_attenuation: np.ndarray
     r""":math:`g_B/(g_\mathrm{lk}+g_B+g_A)` per layer (with :math:`g_A = 0` in the output layer)."""
     interneuron_attenuation: float
-    thresholds: bool
-    """Whether the network has learnable thresholds ``b_up``, ``b_IP``."""
 
 
-def advance(n_steps, learn_from, c, phi, somata, u_P, u_I, inputs, weights, learning, rates, rng,
+def advance(n_steps, learn_from, c, phi, somata, inputs, threshold_input, weights, learning, rng,
             time, pattern_time):
     r"""Advance the network by ``n_steps`` Euler-Maruyama steps, in place.
 
@@ -119,18 +133,15 @@ def advance(n_steps, learn_from, c, phi, somata, u_P, u_I, inputs, weights, lear
     c : Constants
     phi : Phi
         The rate function :math:`\varphi`.
-    somata : ndarray
-        Every somatic potential in one flat array: layer 1's pyramids, its interneurons, layer
-        2's pyramids, ..., the output pyramids (each ``(B, n)`` block in C order).
-    u_P, u_I : tuple of ndarray
-        Views of ``somata``: pyramids and interneurons, ``(B, n)``, indexed by layer.
+    somata : Somata
     inputs : Inputs
+    threshold_input : ndarray or None
+        The input of every threshold (a weight from an input fixed at 1): ones, ``(B, 1)``;
+        None for a network without thresholds (then numba compiles the step without their code).
     weights : Plastic
         Weights and thresholds, indexed by layer; those that learn are views of
         ``learning.weights``.
     learning : Learning
-    rates : Plastic
-        Learning rates (1/ms), one array per kind indexed by layer; 0 leaves a quantity alone.
     rng : numpy.random.Generator
         Source of the noise :math:`\xi` (not used when ``c.noise_scale`` is 0).
     time, pattern_time : float
@@ -141,26 +152,19 @@ def advance(n_steps, learn_from, c, phi, somata, u_P, u_I, inputs, weights, lear
     time, pattern_time : float
         The clocks after the block.
     """
+    u_P, u_I, r_P, r_I = somata.u_P, somata.u_I, somata.r_P, somata.r_I
+    terms = learning.terms
     N = len(u_P) - 1
-    ones = np.ones((inputs.r_input.shape[0], 1))  # the input of a threshold (a weight from 1)
     for step in range(n_steps):
         learns = step >= learn_from
         # the rates of time t, of every soma at once: every dendritic potential below reads these
-        r_somata = rate(somata, phi)
-        r_P = [inputs.r_input]
-        r_I = [inputs.r_input]  # index 0 unused: interneurons belong to hidden layers
-        start = 0
-        for k in range(1, N + 1):
-            r_P.append(r_somata[start:start + u_P[k].size].reshape(u_P[k].shape))
-            start += u_P[k].size
-            if k < N:
-                r_I.append(r_somata[start:start + u_I[k].size].reshape(u_I[k].shape))
-                start += u_I[k].size
-        # the equations that act element by element get flat views (``ravel``): compiled, a
-        # one-dimensional array expression takes a fraction of a two-dimensional one's time
+        rate(somata.potentials, phi, somata.rates)
+        # the equations that act element by element get flat views (``ravel``, a view in NumPy
+        # and numba): compiled, a one-dimensional array expression, in place or not, takes a
+        # fraction of a two-dimensional one's time
         for k in range(1, N + 1):
             u = u_P[k].ravel()
-            if c.thresholds:
+            if threshold_input is not None:
                 v_B = eq.basal_potential(weights.W_up[k], r_P[k - 1], weights.b_up[k]).ravel()
             else:
                 v_B = eq.basal_potential(weights.W_up[k], r_P[k - 1]).ravel()
@@ -172,43 +176,44 @@ def advance(n_steps, learn_from, c, phi, somata, u_P, u_I, inputs, weights, lear
             else:
                 teaching = eq.teaching_current(inputs.u_target.ravel(), u, c.g_som_output)
                 drift = eq.output_soma_derivative(u, v_B, teaching, c.g_lk, c.g_B)
-            if learns and rates.W_up[k] > 0:  # Eq. 7
+            if learns and terms.W_up[k].size:  # Eq. 7
                 attenuation = c.basal_attenuation[k]
                 eq.bottom_up_induction(r_P[k].ravel(), v_B, r_P[k - 1], phi, attenuation,
-                                       learning.terms.W_up[k])
-                if c.thresholds:
-                    eq.bottom_up_induction(r_P[k].ravel(), v_B, ones, phi, attenuation,
-                                           learning.terms.b_up[k])
+                                       terms.W_up[k])
+                if threshold_input is not None:
+                    eq.bottom_up_induction(r_P[k].ravel(), v_B, threshold_input, phi,
+                                           attenuation, terms.b_up[k])
             # the layer's drift moves its potentials now: nothing after this reads their old
             # values (the noise follows for all layers at once, below)
-            add(u, c.dt, drift)
+            u += c.dt * drift
             if k < N:
                 u = u_I[k].ravel()
-                if c.thresholds:
+                if threshold_input is not None:
                     v_I = eq.interneuron_dendritic_potential(weights.W_IP[k], r_P[k],
                                                              weights.b_IP[k]).ravel()
                 else:
                     v_I = eq.interneuron_dendritic_potential(weights.W_IP[k], r_P[k]).ravel()
                 nudging = eq.teaching_current(u_P[k + 1].ravel(), u, c.g_som)
-                add(u, c.dt, eq.interneuron_soma_derivative(u, v_I, nudging, c.g_lk, c.g_D))
-                if learns and rates.W_IP[k] > 0:  # Eq. 8
+                u += c.dt * eq.interneuron_soma_derivative(u, v_I, nudging, c.g_lk, c.g_D)
+                if learns and terms.W_IP[k].size:  # Eq. 8
                     eq.pyramid_to_interneuron_induction(r_I[k].ravel(), v_I, r_P[k], phi,
                                                         c.interneuron_attenuation,
-                                                        learning.terms.W_IP[k])
-                    if c.thresholds:
-                        eq.pyramid_to_interneuron_induction(r_I[k].ravel(), v_I, ones, phi,
-                                                            c.interneuron_attenuation,
-                                                            learning.terms.b_IP[k])
-                if learns and rates.W_PI[k] > 0:  # Eq. 9
-                    eq.interneuron_to_pyramid_induction(v_A, r_I[k], 0.0, learning.terms.W_PI[k])
-                if learns and rates.W_down[k] > 0:  # Eq. 10
+                                                        terms.W_IP[k])
+                    if threshold_input is not None:
+                        eq.pyramid_to_interneuron_induction(r_I[k].ravel(), v_I, threshold_input,
+                                                            phi, c.interneuron_attenuation,
+                                                            terms.b_IP[k])
+                if learns and terms.W_PI[k].size:  # Eq. 9
+                    eq.interneuron_to_pyramid_induction(v_A, r_I[k], 0.0, terms.W_PI[k])
+                if learns and terms.W_down[k].size:  # Eq. 10
                     eq.top_down_induction(r_P[k].ravel(), v_TD.ravel(), r_P[k + 1], phi,
-                                          learning.terms.W_down[k])
+                                          terms.W_down[k])
         if learns:  # every induction term of this step is in: consolidate them all at once
             consolidate(learning.weights, learning.traces, learning.induction, learning.eta_dt,
                         c.dt, c.tau_w)
         if c.noise_scale > 0:  # one draw for all somata, in their order in the flat array
-            somata += c.noise_scale * rng.standard_normal(somata.size)
+            potentials = somata.potentials
+            potentials += c.noise_scale * rng.standard_normal(potentials.size)
         low_pass(inputs.filtered, inputs.patterns, c.dt, c.tau_0)
         time += c.dt
         pattern_time += c.dt
@@ -220,15 +225,15 @@ def consolidate(weights, traces, induction, eta_dt, dt, tau_w):
     is low-passed with :math:`\tau_w`, :math:`\Delta \leftarrow \Delta + \mathrm{lowpass\ change}`,
     and added to it, :math:`W \leftarrow W + \eta\,\Delta t\,\Delta`."""
     low_pass(traces, induction, dt, tau_w)
-    add(weights, eta_dt, traces)
+    weights += eta_dt * traces
 
 
 def consolidate_elementwise(weights, traces, induction, eta_dt, dt, tau_w):
     """:func:`consolidate` as the compiled step runs it: the same two updates, one element after
     the other in a single loop. Compiled, the two vectorised updates make five passes over arrays
     larger than the processor's first cache, which took most of a step's time; in NumPy the loop
-    would be a Python loop. ``tests/test_backends.py`` pins the two to the same result, bit for
-    bit."""
+    would be a Python loop. ``tests/test_one_implementation.py`` pins the two to the same result,
+    bit for bit."""
     for i in range(weights.size):
         traces[i] += eq.low_pass_change(traces[i], induction[i], dt, tau_w)
         weights[i] += eta_dt[i] * traces[i]
@@ -237,19 +242,7 @@ def consolidate_elementwise(weights, traces, induction, eta_dt, dt, tau_w):
 consolidate.compiled_form = consolidate_elementwise
 
 
-def add(x, factor, change):
-    r""":math:`x \leftarrow x + \mathrm{factor}\cdot\mathrm{change}`, in place: an Euler step of a
-    potential (``factor`` :math:`\Delta t`), or the consolidation of the filtered induction terms
-    (``factor`` :math:`\eta\,\Delta t`, one per weight), :math:`W \leftarrow W + \eta\,\Delta t\,\Delta`.
-
-    On flat views of the arrays: numba runs in-place operations on 1-D arrays several times
-    faster than on 2-D ones (``ravel`` of a contiguous array is a view in NumPy and numba)."""
-    x = x.ravel()
-    x += factor * change.ravel()
-
-
 def low_pass(filtered, drive, dt, tau):
     """One step of the low-pass filter of :func:`core.model.equations.low_pass_change`, in place
-    (on flat views, as in :func:`add`)."""
-    filtered = filtered.ravel()
-    filtered += eq.low_pass_change(filtered, drive.ravel(), dt, tau)
+    (flat arrays)."""
+    filtered += eq.low_pass_change(filtered, drive, dt, tau)

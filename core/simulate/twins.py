@@ -157,10 +157,12 @@ class _Twins:
         # numba's cache is keyed by module and qualified name: the hash of the sources makes
         # an edit of any module involved a new entry
         clone.__qualname__ = f"{function.__qualname__}_{self.suffix}"
-        # only the step is called from Python: the others need no wrapper for it
-        twin = self.numba.njit(cache=self.cache and _in_its_module(function),
-                               error_model="numpy",
-                               no_cpython_wrapper=function is not self.root)(clone)
+        # only the step is called from Python: the others need no wrapper for it, and no cache
+        # of their own (the step's cached machine code holds theirs; writing ~45 more cache
+        # entries cost a part of the first compilation)
+        root = function is self.root
+        twin = self.numba.njit(cache=root and self.cache, error_model="numpy",
+                               no_cpython_wrapper=not root)(clone)
         self.functions[function] = twin
         for name, value in source.__globals__.items():
             if self._twinned(source, name, value):
