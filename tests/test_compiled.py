@@ -7,6 +7,7 @@ import textwrap
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from core.simulate import compiled
@@ -25,10 +26,10 @@ def test_the_numpy_path_runs_until_the_compiled_step_is_prepared(fresh, monkeypa
     pytest.importorskip("numba")
     release = threading.Event()
 
-    def slow_preparation(n_layers):
+    def slow_preparation(variant):
         release.wait(30)
         with compiled._lock:
-            compiled._states[n_layers] = "ready"
+            compiled._states[variant] = "ready"
 
     monkeypatch.setattr(compiled, "_prepare", slow_preparation)
     assert compiled.status() == "not started"
@@ -48,14 +49,69 @@ def test_without_numba_or_after_a_failure_the_numpy_path_runs(fresh, monkeypatch
 
     monkeypatch.setattr(compiled, "numba_installed", lambda: True)
 
-    def broken(n_layers):
+    def broken(variant):
         with compiled._lock:
-            compiled._states[n_layers] = RuntimeError("no compiler")
+            compiled._states[variant] = RuntimeError("no compiler")
 
     monkeypatch.setattr(compiled, "_prepare", broken)
     assert compiled.backend() == "numpy"
     assert compiled.wait(30) == "failed"
     assert compiled.backend() == "numpy"
+
+
+def test_a_network_with_thresholds_waits_for_its_own_variant_not_the_default(fresh, monkeypatch):
+    pytest.importorskip("numba")
+    release = threading.Event()
+    started = []
+
+    def slow_preparation(variant):
+        started.append(variant)
+        if variant[1]:
+            release.wait(30)
+        with compiled._lock:
+            compiled._states[variant] = "ready"
+
+    monkeypatch.setattr(compiled, "_prepare", slow_preparation)
+    assert compiled.backend() == "numpy"
+    assert compiled.wait(30) == "ready" and compiled.backend() == "numba"
+    # a network with thresholds (e.g. an uploaded file) needs another compiled step
+    assert compiled.backend(thresholds=True) == "numpy"
+    assert compiled.status(thresholds=True) == "preparing"
+    assert compiled.backend() == "numba"  # the default variant is not held up
+    release.set()
+    assert compiled.wait(30, thresholds=True) == "ready"
+    assert compiled.backend(thresholds=True) == "numba"
+    assert started == [(2, False), (2, True)]
+
+
+@pytest.mark.parametrize("n_layers", [2, 3])
+def test_the_prepared_variants_are_all_that_networks_of_their_depth_need(n_layers):
+    """After both variants of a depth are prepared, no network of that depth -- any sizes, batch,
+    rate function, with or without thresholds, learning or not -- compiles anything more: what
+    ``compiled.backend`` calls ready never compiles on the caller's thread."""
+    pytest.importorskip("numba")
+    from core.model.network import Network
+    from core.model.parameters import ModelParameters
+    from core.simulate import twins
+    from core.simulate.dynamics import run
+
+    for thresholds in (False, True):
+        compiled._compile(n_layers, thresholds)
+    step = twins._twin_of_advance()
+    prepared = len(step.signatures)
+    rates = dict(eta_PP_up=[0.01] * n_layers, eta_IP=[0.01] * (n_layers - 1),
+                 eta_PI=[0.01] * (n_layers - 1))
+    for transfer, use_bias, batch in [("soft_rectifier", False, 1), ("logistic", True, 3),
+                                      ("soft_rectifier", True, 2), ("logistic", False, 4)]:
+        sizes = (5,) + (4,) * (n_layers - 1) + (3,)
+        net = Network(sizes, ModelParameters(transfer=transfer, use_bias=use_bias, **rates),
+                      seed=1)
+        net.present(np.full((batch, 5), 0.5), np.zeros((batch, 3)))
+        net.nudging = True
+        for learning in (False, True):
+            run(net, 3, backend="numba", learning=learning)
+    assert twins._twin_of_advance() is step
+    assert len(step.signatures) == prepared
 
 
 APP = Path(__file__).resolve().parents[1] / "app"  # live.py

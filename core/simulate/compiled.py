@@ -19,19 +19,27 @@ from .twins import numba_installed
 
 _log = logging.getLogger(__name__)
 _lock = threading.Lock()
-_states = {}  # n_layers -> "preparing", "ready" or the exception that stopped the preparation
-_threads = {}  # n_layers -> the thread preparing it
+_states = {}  # variant -> "preparing", "ready" or the exception that stopped the preparation
+_threads = {}  # variant -> the thread preparing it
 
 DASHBOARD_DEPTH = 2
 """The output layer's index of the networks the dashboard shows (one hidden layer: every
-scenario), which :func:`prepare` and :func:`status` mean by default. numba compiles the step once
-per depth (the network is handed to it as tuples of per-layer arrays), so each depth is prepared
-on its own, off the caller's thread."""
+scenario), which :func:`prepare` and :func:`status` mean by default.
+
+numba compiles the step once per *variant* of network, ``(n_layers, thresholds)``: per depth (the
+network is handed to it as tuples of per-layer arrays) and with or without learnable thresholds
+(without them it compiles the step without their code). Each variant is prepared on its own, off
+the caller's thread: a network file with thresholds uploaded to the dashboard runs on the NumPy
+path until its variant is ready, instead of compiling on the server's event loop."""
 
 
-def status(n_layers=DASHBOARD_DEPTH):
-    """Where the compiled step for networks with output layer ``n_layers`` stands in this
-    process.
+def _variant(n_layers, thresholds):
+    return n_layers, bool(thresholds)
+
+
+def status(n_layers=DASHBOARD_DEPTH, thresholds=False):
+    """Where the compiled step for networks with output layer ``n_layers`` (and learnable
+    thresholds, or not) stands in this process.
 
     Returns
     -------
@@ -39,52 +47,55 @@ def status(n_layers=DASHBOARD_DEPTH):
         ``"unavailable"``: numba is not installed.
     """
     with _lock:
-        state = _states.get(n_layers)
+        state = _states.get(_variant(n_layers, thresholds))
     if state is None:
         return "not started" if numba_installed() else "unavailable"
     return state if isinstance(state, str) else "failed"
 
 
-def prepare(n_layers=DASHBOARD_DEPTH):
-    """Start preparing the compiled step for output layer ``n_layers`` in a daemon thread (once
-    per depth and process; nothing happens without numba)."""
+def prepare(n_layers=DASHBOARD_DEPTH, thresholds=False):
+    """Start preparing the compiled step for output layer ``n_layers`` (and learnable thresholds,
+    or not) in a daemon thread (once per variant and process; nothing happens without numba)."""
+    variant = _variant(n_layers, thresholds)
     with _lock:
-        if n_layers in _states or not numba_installed():
+        if variant in _states or not numba_installed():
             return
-        _states[n_layers] = "preparing"
-        thread = _threads[n_layers] = threading.Thread(
-            target=_prepare, args=(n_layers,), name=f"compile-step-{n_layers}", daemon=True)
+        _states[variant] = "preparing"
+        thread = _threads[variant] = threading.Thread(
+            target=_prepare, args=(variant,), name=f"compile-step-{n_layers}-{variant[1]}",
+            daemon=True)
     thread.start()
 
 
-def backend(n_layers=DASHBOARD_DEPTH):
+def backend(n_layers=DASHBOARD_DEPTH, thresholds=False):
     """The back end of :func:`core.simulate.dynamics.run` for a caller that must not wait: ``"numba"``
-    once the compiled step for networks with output layer ``n_layers`` is prepared in this
-    process, else ``"numpy"`` (and its preparation is started)."""
+    once the compiled step for networks with output layer ``n_layers`` (and learnable thresholds,
+    or not) is prepared in this process, else ``"numpy"`` (and its preparation is started)."""
     with _lock:
-        if _states.get(n_layers) == "ready":
+        if _states.get(_variant(n_layers, thresholds)) == "ready":
             return "numba"
-    prepare(n_layers)
+    prepare(n_layers, thresholds)
     return "numpy"
 
 
-def wait(timeout=None, n_layers=DASHBOARD_DEPTH):
+def wait(timeout=None, n_layers=DASHBOARD_DEPTH, thresholds=False):
     """Wait until the preparation started by :func:`prepare` has ended; returns
     :func:`status`."""
-    thread = _threads.get(n_layers)
+    thread = _threads.get(_variant(n_layers, thresholds))
     if thread is not None:
         thread.join(timeout)
-    return status(n_layers)
+    return status(n_layers, thresholds)
 
 
-def _compile(n_layers):
+def _compile(n_layers, thresholds):
     """Compile (or load from numba's cache) the step for networks with output layer
-    ``n_layers``, by running it on a tiny one (its types do not depend on the sizes, the rate
-    function or the thresholds)."""
+    ``n_layers`` (and learnable thresholds, or not), by running it on a tiny one (its types do
+    not depend on the sizes, the batch or the rate function)."""
     from .dynamics import run
     from ..model.network import Network
+    from ..model.parameters import ModelParameters
 
-    net = Network((2,) * (n_layers + 1), seed=0)
+    net = Network((2,) * (n_layers + 1), ModelParameters(use_bias=thresholds), seed=0)
     net.present([0.5, 0.5], [0.0, 0.0])
     net.nudging = True
     # without plasticity: numba compiles all of the step either way, and the default rates fit
@@ -92,14 +103,14 @@ def _compile(n_layers):
     run(net, 2, backend="numba", learning=False)
 
 
-def _prepare(n_layers):
+def _prepare(variant):
     try:
-        _compile(n_layers)
+        _compile(*variant)
     except Exception as error:  # noqa: BLE001 -- callers go on with the NumPy path
-        _log.exception("the compiled step for %d layers could not be prepared; the NumPy path "
-                       "runs instead", n_layers)
+        _log.exception("the compiled step for %d layers (thresholds: %s) could not be prepared; "
+                       "the NumPy path runs instead", *variant)
         state = error
     else:
         state = "ready"
     with _lock:
-        _states[n_layers] = state
+        _states[variant] = state
