@@ -384,8 +384,7 @@ class LiveSimulation:
                 # never waits for numba: the NumPy path runs while the step compiles
                 pieces.append(run(self.network, n, record=names, record_every=record_every,
                                   learning=self.learning(),
-                                  backend=compiled.backend(self.network.n_layers,
-                                                           bool(self.network.weights.b_up))))
+                                  backend=compiled.backend(*compiled.variant(self.network))))
                 done += n
         except (ValueError, DivergenceError) as stop:
             error = str(stop)

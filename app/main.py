@@ -483,7 +483,7 @@ class App(pn.viewable.Viewer):
             done = 1 - self._step_left / self._step_total
             stepping = f" · stepping: {done:.0%} of the pattern"
         preparing = ""
-        if compiled.status(net.n_layers, bool(net.weights.b_up)) == "preparing":
+        if compiled.status(*compiled.variant(net)) == "preparing":
             preparing = " · compiling the fast simulator (the slower NumPy path runs meanwhile)"
         return (f"t = {net.state.time:.1f} ms · {patterns} pattern{'s' * (patterns != 1)} · "
                 f"{self._speed_text()}"

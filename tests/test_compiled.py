@@ -108,6 +108,7 @@ def test_the_prepared_variants_are_all_that_networks_of_their_depth_need(n_layer
                       seed=1)
         net.present(np.full((batch, 5), 0.5), np.zeros((batch, 3)))
         net.nudging = True
+        assert compiled.variant(net) == (n_layers, use_bias)
         for learning in (False, True):
             run(net, 3, backend="numba", learning=learning)
     assert twins._twin_of_advance() is step

@@ -37,6 +37,12 @@ def _variant(n_layers, thresholds):
     return n_layers, bool(thresholds)
 
 
+def variant(net):
+    """The variant of the compiled step that ``net`` runs on, ``(n_layers, thresholds)``: pass it
+    on as ``backend(*variant(net))`` or ``status(*variant(net))``."""
+    return _variant(net.n_layers, net.weights.b_up)
+
+
 def status(n_layers=DASHBOARD_DEPTH, thresholds=False):
     """Where the compiled step for networks with output layer ``n_layers`` (and learnable
     thresholds, or not) stands in this process.

@@ -95,7 +95,8 @@ class _Layout:
             by_kind[u.replace("u_", "r_")][k] = rate_view
         self.potentials = by_kind["u_P"], by_kind["u_I"]
         """The views of the potentials by layer, as dicts (:class:`~core.model.layers.State`'s)."""
-        self.threshold_input = np.ones((batch, 1))
+        self.threshold_input = np.ones((batch, 1)) if sizes["b_up"] else None
+        """The input of every threshold (a weight from 1), None without thresholds."""
         self.somata = euler.Somata(potentials, soma_rates, *(
             _by_layer(by_kind[name], N + 1 if name.endswith("P") else N, _EMPTY_MATRIX)
             for name in ("u_P", "u_I", "r_P", "r_I")))
@@ -192,7 +193,7 @@ def _advance(net, ctx, n_steps, learn_from, step):
     clocks = step(
         n_steps, learn_from, constants, ctx.phi.phi, layout.somata,
         euler.Inputs(layout.filtered, layout.patterns, *layout.input_views),
-        layout.threshold_input if w.b_up else None, _plastic(vars(weights), N), layout.learning,
+        layout.threshold_input, _plastic(vars(weights), N), layout.learning,
         net.rng, float(s.time), float(s.pattern_time))
     return layout, weights, clocks
 
