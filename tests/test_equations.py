@@ -104,29 +104,47 @@ def test_single_compartment_steady_states_zero_the_drift():
 
 def test_dendritic_prediction_induction_eq6_outer_product_and_batch_mean():
     np.testing.assert_allclose(
-        eq.dendritic_prediction_induction(np.array([0.5, 0.2]), np.array([0.3, 0.2]),
-                                          np.array([1.0, 2.0])),
+        eq.dendritic_prediction_induction(np.array([0.2, 0.0]), np.array([1.0, 2.0])),
         [[0.2, 0.4], [0.0, 0.0]])
     # batch of two: mean of [[0.2*1]] and [[-0.1*3]] = [[-0.05]]
     np.testing.assert_allclose(
-        eq.dendritic_prediction_induction(np.array([[0.5], [0.0]]), np.array([[0.3], [0.1]]),
-                                          np.array([[1.0], [3.0]])), [[-0.05]])
+        eq.dendritic_prediction_induction(np.array([[0.2], [-0.1]]), np.array([[1.0], [3.0]])),
+        [[-0.05]])
+    # the same batch with its errors flat, one pattern after the other (as the simulator has them)
+    np.testing.assert_allclose(
+        eq.dendritic_prediction_induction(np.array([0.2, -0.1]), np.array([[1.0], [3.0]])),
+        [[-0.05]])
 
 
 LOGISTIC = transfer.Phi(transfer.LOGISTIC)  # phi(log 4) = 0.8, phi(0) = 0.5 by hand
 
 
+def test_dendritic_prediction_error_eq6_compares_the_somatic_rate_with_the_attenuated_dendrite():
+    # phi(u) = 0.9 given; phi(1/1.9 * 1.9 log 4) = 0.8
+    assert eq.dendritic_prediction_error(np.array([0.9]), np.array([1.9 * np.log(4)]), 1 / 1.9,
+                                         LOGISTIC) == pytest.approx([0.1])
+    # one attenuation per neuron, written into an array given as out (here the dendrites' own):
+    # 0.9 - phi(log 4) = 0.1 and 0.5 - phi(0.5 * 0) = 0
+    dendrites = np.array([np.log(4) / 0.25, 0.0])
+    error = eq.dendritic_prediction_error(np.array([0.9, 0.5]), dendrites, np.array([0.25, 0.5]),
+                                          LOGISTIC, dendrites)
+    assert error is dendrites
+    np.testing.assert_allclose(dendrites, [0.1, 0.0], atol=1e-15)
+
+
 def test_bottom_up_induction_eq7_uses_attenuated_basal_prediction():
     # phi(u) = 0.9 given; phi(1/1.9 * 1.9 log 4) = 0.8: (0.9 - 0.8) times r_pre = [0.5, 1]
-    value = eq.bottom_up_induction(np.array([0.9]), np.array([1.9 * np.log(4)]),
-                                   np.array([0.5, 1.0]), LOGISTIC, 1 / 1.9)
+    error = eq.dendritic_prediction_error(np.array([0.9]), np.array([1.9 * np.log(4)]), 1 / 1.9,
+                                          LOGISTIC)
+    value = eq.bottom_up_induction(error, np.array([0.5, 1.0]))
     np.testing.assert_allclose(value, [[0.05, 0.1]])
 
 
 def test_pyramid_to_interneuron_induction_eq8():
     # phi(u_I) = 0.5 given; phi(1/1.1 * 1.1 log 4) = 0.8: -0.3 times r_pre = [1, 0.5]
-    value = eq.pyramid_to_interneuron_induction(np.array([0.5]), np.array([1.1 * np.log(4)]),
-                                                np.array([1.0, 0.5]), LOGISTIC, 1 / 1.1)
+    error = eq.dendritic_prediction_error(np.array([0.5]), np.array([1.1 * np.log(4)]), 1 / 1.1,
+                                          LOGISTIC)
+    value = eq.pyramid_to_interneuron_induction(error, np.array([1.0, 0.5]))
     np.testing.assert_allclose(value, [[-0.3, -0.15]])
 
 
@@ -136,10 +154,9 @@ def test_interneuron_to_pyramid_induction_eq9_drives_apical_to_rest():
 
 
 def test_top_down_induction_eq10():
-    # (phi(u) - phi(log 4)) * 4 = (0.9 - 0.8) * 4
-    np.testing.assert_allclose(
-        eq.top_down_induction(np.array([0.9]), np.array([np.log(4)]), np.array([4.0]), LOGISTIC),
-        [[0.4]])
+    # (phi(u) - phi(log 4)) * 4 = (0.9 - 0.8) * 4: the top-down prediction is not attenuated
+    error = eq.dendritic_prediction_error(np.array([0.9]), np.array([np.log(4)]), 1.0, LOGISTIC)
+    np.testing.assert_allclose(eq.top_down_induction(error, np.array([4.0])), [[0.4]])
 
 
 def test_low_pass_step_is_exact_exponential_and_tau_zero_passes_through():
@@ -200,17 +217,40 @@ def test_soft_rectifier_inverse_round_trip_and_domain():
         transfer.soft_rectifier_inverse([0.1, 0.0])
 
 
+@pytest.mark.parametrize("beta", [1.5, 1.0])  # 1.0, the paper's slope, skips a product
 @pytest.mark.parametrize("kind", [transfer.SOFT_RECTIFIER, transfer.LOGISTIC])
-def test_a_rate_written_into_out_is_the_rate_returned(kind):
+def test_a_rate_written_into_out_is_the_rate_returned(kind, beta):
     # the simulator has the rates of every soma written into one array whose views it reads
-    phi = transfer.Phi(kind, gamma=0.2, beta=1.5, theta=1.0)
+    phi = transfer.Phi(kind, gamma=0.2, beta=beta, theta=1.0)
     u = np.random.default_rng(0).normal(0.0, 20.0, (3, 40))
     out = np.full_like(u, np.nan)
     assert transfer.rate(u, phi, out) is out
     np.testing.assert_array_equal(out, transfer.rate(u, phi))  # bit for bit
-    hand = 0.2 * np.log1p(np.exp(1.5 * (u - 1.0))) if kind == transfer.SOFT_RECTIFIER \
+    hand = 0.2 * np.log1p(np.exp(beta * (u - 1.0))) if kind == transfer.SOFT_RECTIFIER \
         else 1.0 / (1.0 + np.exp(-u))
     np.testing.assert_allclose(out, hand, rtol=1e-12, atol=1e-300)
+    # in place, as the prediction errors of Eq. 6 are computed
+    in_place = u.copy()
+    transfer.rate(in_place, phi, in_place)
+    np.testing.assert_array_equal(in_place, out)
+
+
+def test_drifts_and_dendritic_potentials_written_into_out_are_those_returned():
+    # the simulator writes every soma's drift, and the dendrites that predict them, into one array
+    rng = np.random.default_rng(1)
+    u, v_B, v_A, teaching = rng.normal(size=(4, 6))
+    for drift, args in [(eq.pyramidal_soma_derivative, (u, v_B, v_A, 0.1, 1.0, 0.8)),
+                        (eq.output_soma_derivative, (u, v_B, teaching, 0.1, 1.0)),
+                        (eq.interneuron_soma_derivative, (u, v_A, teaching, 0.1, 1.0))]:
+        out = np.full(6, np.nan)
+        assert drift(*args, out=out) is out
+        np.testing.assert_array_equal(out, drift(*args))  # bit for bit
+    W, rates, bias = rng.normal(size=(5, 3)), rng.normal(size=(2, 3)), rng.normal(size=5)
+    for potential in (eq.basal_potential, eq.interneuron_dendritic_potential):
+        for b in (None, bias):
+            out = np.full((2, 5), np.nan)
+            assert potential(W, rates, b, out) is out
+            np.testing.assert_array_equal(out, potential(W, rates, b))
 
 
 def test_logistic_values_inverse_and_derivative():
@@ -231,7 +271,8 @@ def test_logistic_values_inverse_and_derivative():
 def test_a_threshold_learns_as_a_weight_from_an_input_fixed_at_one():
     # batch of two: errors (0.9 - 0.8, 0.5 - 0.8) per neuron; their batch mean
     rates, basal = np.array([[0.9], [0.5]]), np.array([[np.log(4)], [np.log(4)]])
-    threshold = eq.bottom_up_induction(rates, basal, np.ones((2, 1)), LOGISTIC, 1.0)[:, 0]
+    error = eq.dendritic_prediction_error(rates, basal, 1.0, LOGISTIC)
+    threshold = eq.bottom_up_induction(error, np.ones((2, 1)))[:, 0]
     np.testing.assert_allclose(threshold, [-0.1])
 
 

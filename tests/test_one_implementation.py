@@ -5,7 +5,7 @@ live simulation all follow it."""
 import numpy as np
 import pytest
 
-from core.simulate import compartments, steady_state
+from core.simulate import compartments, plasticity, steady_state
 from core.model import equations as eq, transfer
 from core.simulate.context import model_context
 from core.simulate.dynamics import run
@@ -17,12 +17,15 @@ from core.simulate.twins import numba_installed
 original_basal_potential = eq.basal_potential
 
 
-def doubled_basal_potential(W_up, rates_below, bias=None):
-    """Eq. 3 with its potential doubled (as if every basal synapse were twice as strong)."""
+def doubled_basal_potential(W_up, rates_below, bias=None, out=None):
+    """Eq. 3 with its potential doubled (as if every basal synapse were twice as strong), written
+    into ``out`` when given, as the simulator reads it."""
     potential = np.dot(rates_below, W_up.T)
     if bias is not None:
         potential = potential + bias
-    return 2.0 * potential
+    if out is None:
+        return 2.0 * potential
+    return np.multiply(2.0, potential, out)
 
 
 @pytest.fixture
@@ -94,6 +97,38 @@ def test_the_dashboards_simulation_follows_a_changed_equation(monkeypatch):
     assert difference > 1e-3
 
 
+original_bottom_up_induction = eq.bottom_up_induction
+
+
+def silenced_bottom_up_induction(prediction_error, rates_below, out=None):
+    """Eq. 7 with its induction term zeroed (written into ``out`` when given, as the simulator
+    reads it): no bottom-up weight learns."""
+    return np.multiply(0.0, original_bottom_up_induction(prediction_error, rates_below, out), out)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_both_back_ends_learn_by_the_plasticity_equation_they_are_given(backend, monkeypatch):
+    """Eq. 7 silenced: the bottom-up weights stop learning on both back ends, while the lateral
+    weights (Eqs. 8 and 9) still learn, and the steady state's induction terms follow."""
+    plain = _network()
+    run(plain, 300, backend=backend)
+    monkeypatch.setattr(eq, "bottom_up_induction", silenced_bottom_up_induction)
+    silenced = _network()
+    before = silenced.weights.map(np.copy)
+    run(silenced, 300, backend=backend)
+    for k, W in silenced.weights.W_up.items():
+        np.testing.assert_array_equal(W, before.W_up[k])
+        assert np.abs(plain.weights.W_up[k] - before.W_up[k]).max() > 1e-9  # it did learn
+    for name in ("W_IP", "W_PI"):
+        assert np.abs(getattr(silenced.weights, name)[1] - getattr(before, name)[1]).max() > 1e-9
+    comp = compartments.compartments(silenced.weights, silenced.state.u_P, silenced.state.u_I,
+                                     silenced.state.r_input, model_context(silenced).phi.phi)
+    terms = plasticity.induction_terms(silenced.weights, comp, silenced.params,
+                                       model_context(silenced).phi.phi)
+    assert all(not term.any() for term in terms.W_up.values())
+    assert any(term.any() for term in terms.W_IP.values())
+
+
 @pytest.mark.skipif(not numba_installed(),
                     reason="numba is not installed")
 def test_an_edited_equation_is_not_served_from_numbas_cache(monkeypatch):
@@ -122,9 +157,9 @@ def test_an_edited_equation_is_not_served_from_numbas_cache(monkeypatch):
 original_soft_rectifier = transfer.soft_rectifier
 
 
-def steeper_soft_rectifier(u, gamma=0.1, beta=1.0, theta=3.0):
+def steeper_soft_rectifier(u, gamma=0.1, beta=1.0, theta=3.0, out=None):
     """The soft rectifier with its scale doubled; defined here, outside the package."""
-    return 2.0 * original_soft_rectifier(u, gamma, beta, theta)
+    return np.multiply(2.0, original_soft_rectifier(u, gamma, beta, theta, out), out)
 
 
 @pytest.mark.skipif(not numba_installed(), reason="numba is not installed")

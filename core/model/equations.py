@@ -7,6 +7,10 @@ Conventions
 * Weight matrices have shape ``(n_post, n_pre)``, as in the paper: :math:`W^{PP}_{k,k-1}` maps
   layer :math:`k-1` onto layer :math:`k`.
 * Plasticity induction terms are averaged over the batch axis and have the weight's shape.
+* A function with an ``out`` argument writes its result there, as NumPy's functions do, and
+  returns it. The simulator hands it the arrays it reads afterwards: an edited function must
+  still put its final result into ``out`` (``tests/test_one_implementation.py`` doubles Eq. 3
+  that way).
 
 The simulator (:mod:`core.simulate.dynamics`, :mod:`core.simulate.steady_state`) calls exactly
 these functions.
@@ -66,7 +70,7 @@ def fill(form, params=None, shown=str):
 
 @_latex(r"\frac{du^P_k}{dt} = -«g_lk»\,u^P_k + «g_B»\,(v^P_{B,k} - u^P_k)"
        r" + «g_A»\,(v^P_{A,k} - u^P_k) + «sigma»\,\xi(t)")
-def pyramidal_soma_derivative(u, basal_potential, apical_potential, g_lk, g_B, g_A):
+def pyramidal_soma_derivative(u, basal_potential, apical_potential, g_lk, g_B, g_A, out=None):
     r"""Drift of a hidden pyramidal soma, Eq. (1) without its noise term.
 
     .. math:: \frac{du^P_k}{dt} = -g_\mathrm{lk} u^P_k + g_B (v^P_{B,k} - u^P_k)
@@ -80,55 +84,65 @@ def pyramidal_soma_derivative(u, basal_potential, apical_potential, g_lk, g_B, g
         :math:`v^P_{B,k}` (Eq. 3) and :math:`v^P_{A,k}` (Eq. 4).
     g_lk, g_B, g_A : float
         Leak, basal and apical coupling conductances.
+    out : ndarray, optional
+        Where to write the drift (as in NumPy): the simulator writes every soma's drift into one
+        array, which one Euler step then adds to all potentials.
     """
-    return -g_lk * u + g_B * (basal_potential - u) + g_A * (apical_potential - u)
+    return np.add(-g_lk * u + g_B * (basal_potential - u), g_A * (apical_potential - u), out)
 
 
 @_latex(r"\frac{du^P_N}{dt} = -«g_lk»\,u^P_N + «g_B»\,(v^P_{B,N} - u^P_N)"
        r" + «g_som»\,(u^\mathrm{trgt}_N - u^P_N) + «sigma»\,\xi(t)")
-def output_soma_derivative(u, basal_potential, teaching, g_lk, g_B):
+def output_soma_derivative(u, basal_potential, teaching, g_lk, g_B, out=None):
     r"""Drift of an output pyramidal soma (two compartments, :math:`g_A = 0`), without noise.
 
     .. math:: \frac{du^P_N}{dt} = -g_\mathrm{lk} u^P_N + g_B (v^P_{B,N} - u^P_N) + i^P_N
 
     ``teaching`` is the somatic teaching current :math:`i^P_N` (:func:`teaching_current`; 0
-    without a target).
+    without a target); ``out`` as in :func:`pyramidal_soma_derivative`.
     """
-    return -g_lk * u + g_B * (basal_potential - u) + teaching
+    return np.add(-g_lk * u + g_B * (basal_potential - u), teaching, out)
 
 
 @_latex(r"\frac{du^I_k}{dt} = -«g_lk»\,u^I_k + «g_D»\,(v^I_k - u^I_k)"
        r" + «g_som»\,(u^P_{k+1} - u^I_k) + «sigma»\,\xi(t)")
-def interneuron_soma_derivative(u, dendritic_potential, teaching, g_lk, g_D):
+def interneuron_soma_derivative(u, dendritic_potential, teaching, g_lk, g_D, out=None):
     r"""Drift of an interneuron soma, Eq. (2) without its noise term.
 
     .. math:: \frac{du^I_k}{dt} = -g_\mathrm{lk} u^I_k + g_D (v^I_k - u^I_k) + i^I_k
 
     ``teaching`` is :math:`i^I_k = g_\mathrm{som}(u^P_{k+1} - u^I_k)`, the one-to-one nudging by
-    the next layer's pyramidal cells (:func:`teaching_current`).
+    the next layer's pyramidal cells (:func:`teaching_current`); ``out`` as in
+    :func:`pyramidal_soma_derivative`.
     """
-    return -g_lk * u + g_D * (dendritic_potential - u) + teaching
+    return np.add(-g_lk * u + g_D * (dendritic_potential - u), teaching, out)
 
 
 # --------------------------------------------------------------------------------------------
 # Dendritic potentials (Eqs. 3-5), instantaneous
 # --------------------------------------------------------------------------------------------
 
-def _synaptic_input(weights, rates, bias=None):
-    potential = np.dot(rates, weights.T)
-    return potential if bias is None else potential + bias
+def _synaptic_input(weights, rates, bias=None, out=None):
+    if out is None:
+        potential = np.dot(rates, weights.T)
+        return potential if bias is None else potential + bias
+    np.dot(rates, weights.T, out)
+    if bias is not None:
+        out += bias
+    return out
 
 
 @_latex(r"v^P_{B,k} = W^{PP}_{k,k-1} r^P_{k-1}")
-def basal_potential(W_up, rates_below, bias=None):
+def basal_potential(W_up, rates_below, bias=None, out=None):
     r"""Basal dendritic potential, Eq. (3).
 
     .. math:: v^P_{B,k} = W^{PP}_{k,k-1}\, \varphi(u^P_{k-1})  \;(+\, b_k)
 
     For :math:`k = 1`, ``rates_below`` is the input rate :math:`r_0`. The optional ``bias`` is the
-    learnable threshold (a weight from an input fixed at 1).
+    learnable threshold (a weight from an input fixed at 1). ``out``, of shape ``(B, n_k)``, is
+    where to write the result (as in NumPy).
     """
-    return _synaptic_input(W_up, rates_below, bias)
+    return _synaptic_input(W_up, rates_below, bias, out)
 
 
 @_latex(r"v^P_{A,k} = W^{PP}_{k,k+1} r^P_{k+1} + W^{PI}_{k,k} r^I_k")
@@ -154,12 +168,14 @@ def top_down_potential(W_down, rates_above):
 
 
 @_latex(r"v^I_k = W^{IP}_{k,k} r^P_k")
-def interneuron_dendritic_potential(W_IP, pyramidal_rates, bias=None):
+def interneuron_dendritic_potential(W_IP, pyramidal_rates, bias=None, out=None):
     r"""Interneuron dendritic potential, Eq. (5).
 
     .. math:: v^I_k = W^{IP}_{k,k}\, \varphi(u^P_k)  \;(+\, b^I_k)
+
+    ``bias`` and ``out`` as in :func:`basal_potential`.
     """
-    return _synaptic_input(W_IP, pyramidal_rates, bias)
+    return _synaptic_input(W_IP, pyramidal_rates, bias, out)
 
 
 # --------------------------------------------------------------------------------------------
@@ -375,17 +391,48 @@ def _batch_outer(post, pre, out=None):
     return np.dot(post.T, pre, out)
 
 
-def dendritic_prediction_induction(somatic_rate, dendritic_rate, presynaptic_rate, out=None):
-    r"""Dendritic prediction of somatic spiking, Eq. (6), the rule behind Eqs. 7, 8 and 10.
+def dendritic_prediction_error(somatic_rate, dendritic_potential, attenuation, phi, out=None):
+    r"""The error the dendrites learn from, Eq. (6): the somatic rate minus the rate the dendrite
+    predicts.
+
+    .. math:: \varphi(u) - \varphi(\hat v), \qquad \hat v = a\,v
+
+    Parameters
+    ----------
+    somatic_rate : ndarray, shape (..., n)
+        :math:`\varphi(u)`, the somatic rate (which the simulator has computed already).
+    dendritic_potential : ndarray, shape (..., n)
+        :math:`v`: the basal potential of a pyramidal cell (Eq. 3), the dendritic potential of
+        an interneuron (Eq. 5) or the top-down part of the apical potential (Eq. 10).
+    attenuation : float or ndarray
+        :math:`a`, what of the dendritic potential reaches the soma at rest:
+        :func:`basal_attenuation` (``g_A = 0`` for the output layer),
+        :func:`interneuron_attenuation`, or 1 for the top-down prediction of Eq. (10). An array
+        gives one per neuron: the simulator computes every soma's error in one call.
+    phi : Phi
+        The rate function :math:`\varphi` (:class:`~core.model.transfer.Phi`).
+    out : ndarray, optional
+        Where to write the error (as in NumPy); it may be ``dendritic_potential`` itself.
+
+    Returns
+    -------
+    ndarray, shape (..., n)
+    """
+    predicted_rate = rate(np.multiply(attenuation, dendritic_potential, out), phi, out)
+    return np.subtract(somatic_rate, predicted_rate, out)
+
+
+def dendritic_prediction_induction(prediction_error, presynaptic_rate, out=None):
+    r"""Dendritic prediction of somatic spiking, Eq. (6), the rule behind Eqs. 7, 8 and 10: the
+    error (:func:`dendritic_prediction_error`) times the presynaptic rate.
 
     .. math:: \frac{dw}{dt} \propto \left(\varphi(u) - \varphi(\hat v)\right) r^\mathrm{pre}
 
     Parameters
     ----------
-    somatic_rate : ndarray, shape (..., n_post)
-        :math:`\varphi(u)`, the postsynaptic somatic rate.
-    dendritic_rate : ndarray, shape (..., n_post)
-        :math:`\varphi(\hat v)`, the rate predicted by the (attenuated) dendritic potential.
+    prediction_error : ndarray, shape (..., n_post)
+        :math:`\varphi(u) - \varphi(\hat v)` of the postsynaptic neurons (a batch may also come
+        flat, one pattern after the other).
     presynaptic_rate : ndarray, shape (..., n_pre)
         :math:`r^\mathrm{pre}`. A learnable threshold is a weight from an input fixed at 1: pass
         ones of shape ``(..., 1)`` and take column 0.
@@ -398,42 +445,38 @@ def dendritic_prediction_induction(somatic_rate, dendritic_rate, presynaptic_rat
     ndarray, shape (n_post, n_pre)
         The induction term, averaged over the batch.
     """
-    return _batch_outer(somatic_rate - dendritic_rate, presynaptic_rate, out)
+    return _batch_outer(prediction_error, presynaptic_rate, out)
 
 
 @_latex(r"\frac{dW^{PP}_{k,k-1}}{dt} = «eta_PP_up»\,\big(\varphi(u^P_k) - "
        r"\varphi(\hat v^P_{B,k})\big)\,(r^P_{k-1})^T")
-def bottom_up_induction(somatic_rate, basal_potential, rates_below, phi, attenuation, out=None):
+def bottom_up_induction(prediction_error, rates_below, out=None):
     r"""Induction term of the bottom-up weights, Eq. (7).
 
     .. math:: \frac{dW^{PP}_{k,k-1}}{dt} = \eta^{PP}_{k,k-1}
               \left(\varphi(u^P_k) - \varphi(\hat v^P_{B,k})\right) (r^P_{k-1})^T,
               \quad \hat v^P_{B,k} = \frac{g_B}{g_\mathrm{lk}+g_B+g_A} v^P_{B,k}
 
-    ``somatic_rate`` is :math:`r^P_k = \varphi(u^P_k)`, which the simulator has computed already;
-    ``phi`` is the rate function (:class:`~core.model.transfer.Phi`); ``attenuation`` is
-    :func:`basal_attenuation` (``g_A = 0`` for the output layer); ``out`` as in
+    ``prediction_error`` is :func:`dendritic_prediction_error` of :math:`r^P_k`, the basal
+    potential :math:`v^P_{B,k}` and :func:`basal_attenuation`; ``out`` as in
     :func:`dendritic_prediction_induction`.
     """
-    return dendritic_prediction_induction(somatic_rate, rate(attenuation * basal_potential, phi),
-                                          rates_below, out)
+    return dendritic_prediction_induction(prediction_error, rates_below, out)
 
 
 @_latex(r"\frac{dW^{IP}_{k,k}}{dt} = «eta_IP»\,\big(\varphi(u^I_k) - \varphi(\hat v^I_k)\big)"
        r"\,(r^P_k)^T")
-def pyramid_to_interneuron_induction(interneuron_rate, dendritic_potential, pyramidal_rates, phi,
-                                     attenuation, out=None):
+def pyramid_to_interneuron_induction(prediction_error, pyramidal_rates, out=None):
     r"""Induction term of the pyramidal-to-interneuron weights, Eq. (8).
 
     .. math:: \frac{dW^{IP}_{k,k}}{dt} = \eta^{IP}_k
               \left(\varphi(u^I_k) - \varphi(\hat v^I_k)\right) (r^P_k)^T,
               \quad \hat v^I_k = \frac{g_D}{g_\mathrm{lk}+g_D} v^I_k
 
-    ``interneuron_rate`` is :math:`r^I_k = \varphi(u^I_k)`.
+    ``prediction_error`` is :func:`dendritic_prediction_error` of :math:`r^I_k`, the dendritic
+    potential :math:`v^I_k` and :func:`interneuron_attenuation`.
     """
-    return dendritic_prediction_induction(interneuron_rate,
-                                          rate(attenuation * dendritic_potential, phi),
-                                          pyramidal_rates, out)
+    return dendritic_prediction_induction(prediction_error, pyramidal_rates, out)
 
 
 @_latex(r"\frac{dW^{PI}_{k,k}}{dt} = «eta_PI»\,(0 - v^P_{A,k})\,(r^I_k)^T")
@@ -450,16 +493,17 @@ def interneuron_to_pyramid_induction(apical_potential, interneuron_rates, v_rest
 
 @_latex(r"\frac{dW^{PP}_{k,k+1}}{dt} = «eta_PP_down»\,\big(\varphi(u^P_k) - "
        r"\varphi(\hat v^P_{TD,k})\big)\,(r^P_{k+1})^T")
-def top_down_induction(somatic_rate, top_down, rates_above, phi, out=None):
+def top_down_induction(prediction_error, rates_above, out=None):
     r"""Induction term of the top-down weights, Eq. (10).
 
     .. math:: \frac{dW^{PP}_{k,k+1}}{dt} = \eta^{PP}_{k,k+1}
               \left(\varphi(u^P_k) - \varphi(\hat v^P_{TD,k})\right) (r^P_{k+1})^T,
               \quad \hat v^P_{TD,k} = W^{PP}_{k,k+1} r^P_{k+1}
 
-    ``somatic_rate`` is :math:`r^P_k = \varphi(u^P_k)`; ``top_down`` is :func:`top_down_potential`.
+    ``prediction_error`` is :func:`dendritic_prediction_error` of :math:`r^P_k`, the top-down
+    potential (:func:`top_down_potential`) and an attenuation of 1.
     """
-    return dendritic_prediction_induction(somatic_rate, rate(top_down, phi), rates_above, out)
+    return dendritic_prediction_induction(prediction_error, rates_above, out)
 
 
 # --------------------------------------------------------------------------------------------

@@ -35,9 +35,11 @@ def soft_rectifier(u, gamma=0.1, beta=1.0, theta=3.0, out=None):
     float or ndarray
         Rate :math:`\varphi(u) > 0`.
     """
-    drive = beta * (u - theta)
-    if out is None:
-        return gamma * np.logaddexp(0.0, drive)
+    # one operation after the other, each into ``out`` when given: then no temporary array (and
+    # no branch on ``out``, whose untaken side numba would compile all the same)
+    drive = np.subtract(u, theta, out)
+    if beta != 1.0:  # the paper's slope is 1, by which a product would change no bit
+        drive = np.multiply(beta, drive, out)
     return np.multiply(gamma, np.logaddexp(0.0, drive, out), out)
 
 
@@ -93,8 +95,6 @@ def logistic(u, out=None):
     :math:`e^{-|u|}`. ``out`` as in :func:`soft_rectifier`.
     """
     decay = np.exp(-np.abs(u))
-    if out is None:
-        return np.maximum(decay, u >= 0) / (1.0 + decay)
     return np.divide(np.maximum(decay, u >= 0), 1.0 + decay, out)
 
 

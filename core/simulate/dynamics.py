@@ -68,6 +68,16 @@ def _views(flat, shapes):
     return views
 
 
+_SOMA_ARRAYS = euler.Somata._fields[:6]
+"""The flat arrays of :class:`core.simulate.euler.Somata`; its other fields are views of them."""
+_SOMA_VIEWS = euler.Somata._fields[6:]
+_PYRAMIDAL_VIEWS = ("u_P", "r_P", "v_B", "error_P", "drift_P")
+"""The views indexed by layer ``0..N`` (the others by hidden layer, ``0..N-1``)."""
+_MATRIX_VIEWS = ("r_P", "r_I", "v_B", "v_I")
+"""The ``(B, n)`` views, which matrix products read or write (the others are flat, for the
+equations that act element by element)."""
+
+
 class _Layout:
     """The flat arrays a block of steps works on (:mod:`core.simulate.euler`, "Containers") and
     their views, for one network shape, batch size and set of learning quantities: built once per
@@ -82,24 +92,38 @@ class _Layout:
         self.somata_order = [(u, k) for k in range(1, N + 1)
                              for u in ("u_P", "u_I")[:1 + (k < N)]]
         soma_shapes = [(batch, n[k + (u == "u_I")]) for u, k in self.somata_order]
-        potentials = np.zeros(sum(math.prod(shape) for shape in soma_shapes))
-        soma_rates = np.zeros_like(potentials)
-        self.soma_views = _views(potentials, soma_shapes)
+        size = sum(math.prod(shape) for shape in soma_shapes)
+        flat = {kind: np.zeros(size) for kind in _SOMA_ARRAYS}
+        per_soma = {kind: _views(array, soma_shapes) for kind, array in flat.items()}
+        self.soma_views = per_soma["potentials"]
         self.filtered = np.zeros(batch * (n[0] + n[N]))
         self.patterns = np.zeros_like(self.filtered)
         self.input_views = _views(self.filtered, [(batch, n[0]), (batch, n[N])])
-        by_kind = {"u_P": {}, "u_I": {}, "r_P": {0: self.input_views[0]}, "r_I": {}}
-        for (u, k), view, rate_view in zip(self.somata_order, self.soma_views,
-                                           _views(soma_rates, soma_shapes)):
-            by_kind[u][k] = view
-            by_kind[u.replace("u_", "r_")][k] = rate_view
-        self.potentials = by_kind["u_P"], by_kind["u_I"]
-        """The views of the potentials by layer, as dicts (:class:`~core.model.layers.State`'s)."""
+        self.inputs = euler.Inputs(self.filtered, self.patterns, self.input_views[0],
+                                   self.input_views[1].ravel())
+        by_layer = {name: {} for name in _SOMA_VIEWS}
+        by_layer["r_P"][0] = self.input_views[0]
+        self.potentials = {}, {}
+        """The ``(B, n)`` views of the potentials by layer, as dicts (those of
+        :class:`~core.model.layers.State`)."""
+        p = ctx.p
+        for i, (u, k) in enumerate(self.somata_order):
+            P = u == "u_P"
+            self.potentials[not P][k] = per_soma["potentials"][i]
+            by_layer[u][k] = per_soma["potentials"][i].ravel()
+            by_layer["r_P" if P else "r_I"][k] = per_soma["rates"][i]
+            by_layer["v_B" if P else "v_I"][k] = per_soma["dendrites"][i]
+            by_layer["error_P" if P else "error_I"][k] = per_soma["errors"][i].ravel()
+            by_layer["drift_P" if P else "drift_I"][k] = per_soma["drifts"][i].ravel()
+            per_soma["attenuation"][i][...] = (
+                basal_attenuation(p.g_lk, p.g_B, apical_conductance(p.g_A, k, N)) if P
+                else interneuron_attenuation(p.g_lk, p.g_D))
         self.threshold_input = np.ones((batch, 1)) if sizes["b_up"] else None
         """The input of every threshold (a weight from 1), None without thresholds."""
-        self.somata = euler.Somata(potentials, soma_rates, *(
-            _by_layer(by_kind[name], N + 1 if name.endswith("P") else N, _EMPTY_MATRIX)
-            for name in ("u_P", "u_I", "r_P", "r_I")))
+        self.somata = euler.Somata(**flat, **{
+            name: _by_layer(views, N + 1 if name in _PYRAMIDAL_VIEWS else N,
+                            _EMPTY_MATRIX if name in _MATRIX_VIEWS else _EMPTY_VECTOR)
+            for name, views in by_layer.items()})
         self.learned = [(name, k) for name, k, _ in shapes if getattr(learning_rates, name)[k] > 0]
         learned_shapes = [sizes[name][k] for name, k in self.learned]
         size = sum(math.prod(shape) for shape in learned_shapes)
@@ -165,11 +189,7 @@ def _constants(ctx, N, nudging):
         dt=float(p.dt), g_lk=float(p.g_lk), g_B=float(p.g_B), g_A=float(p.g_A),
         g_D=float(p.g_D), g_som=float(p.g_som),
         g_som_output=float(p.g_som) if nudging else 0.0,
-        noise_scale=float(p.sigma * np.sqrt(p.dt)), tau_w=float(p.tau_w), tau_0=float(p.tau_0),
-        basal_attenuation=np.array([0.0] + [
-            basal_attenuation(p.g_lk, p.g_B, apical_conductance(p.g_A, k, N))
-            for k in range(1, N + 1)]),
-        interneuron_attenuation=float(interneuron_attenuation(p.g_lk, p.g_D)))
+        noise_scale=float(p.sigma * np.sqrt(p.dt)), tau_w=float(p.tau_w), tau_0=float(p.tau_0))
 
 
 def _advance(net, ctx, n_steps, learn_from, step):
@@ -192,7 +212,7 @@ def _advance(net, ctx, n_steps, learn_from, step):
     weights = layout.fill(net)
     clocks = step(
         n_steps, learn_from, constants, ctx.phi.phi, layout.somata,
-        euler.Inputs(layout.filtered, layout.patterns, *layout.input_views),
+        layout.inputs,
         layout.threshold_input, _plastic(vars(weights), N), layout.learning,
         net.rng, float(s.time), float(s.pattern_time))
     return layout, weights, clocks

@@ -7,21 +7,21 @@ installed, to run it without returning to Python between steps. Change an equati
 :mod:`core.model.equations` and both follow it.
 
 One step of length :math:`\Delta t` (every right-hand side reads the state at time :math:`t`:
-the rates of all somata are computed first, and a layer's own potentials change only after
-everything that reads them has been computed):
+the rates of all somata are computed first, and no potential changes before every drift is in):
 
-1. for each layer :math:`k = 1..N` in turn: the dendritic potentials (Eqs. 3-5) from the rates;
-   the somatic drifts (hidden pyramids Eq. 1, the output pyramids with the teaching current
+1. for each layer :math:`k = 1..N` in turn: the dendritic potentials (Eqs. 3-5) from the rates
+   and the somatic drifts (hidden pyramids Eq. 1, the output pyramids with the teaching current
    :math:`g_\mathrm{som}(u^\mathrm{trgt} - u)` while nudging, interneurons Eq. 2 nudged by the
-   next layer's pyramids), each added at once, :math:`u \mathrel{+}= \Delta t\,\mathrm{drift}`;
-   and, from step ``learn_from`` of the block on (after the learning lag), the induction terms
-   (Eqs. 7-10) of its plastic weights;
-2. the induction terms are low-passed with :math:`\tau_w` and consolidated,
-   :math:`W \mathrel{+}= \eta\,\Delta t\,\Delta`;
-3. the noise, :math:`u \mathrel{+}= \sigma\sqrt{\Delta t}\,\xi` with :math:`\xi \sim N(0, 1)` from
+   next layer's pyramids); from step ``learn_from`` of the block on (after the learning lag),
+   the induction terms that read the apical compartment (Eqs. 9 and 10);
+2. one Euler step for all somata, :math:`u \mathrel{+}= \Delta t\,\mathrm{drift}`;
+3. from step ``learn_from`` on: the dendritic prediction error (Eq. 6) of every soma, the
+   induction terms of the weights that learn from it (Eqs. 7 and 8), and all induction terms
+   low-passed with :math:`\tau_w` and consolidated, :math:`W \mathrel{+}= \eta\,\Delta t\,\Delta`;
+4. the noise, :math:`u \mathrel{+}= \sigma\sqrt{\Delta t}\,\xi` with :math:`\xi \sim N(0, 1)` from
    the network's ``numpy.random.Generator`` (``standard_normal``): layer 1's pyramids, then its
    interneurons, then layer 2's pyramids, and so on;
-4. inputs and targets move towards the current pattern through the :math:`\tau_0` low-pass.
+5. inputs and targets move towards the current pattern through the :math:`\tau_0` low-pass.
 
 Containers
 ----------
@@ -31,10 +31,12 @@ passed as tuples indexed by the layer number: ``u_P[k]`` is :math:`u^P_k` for ``
 holds an empty array (layer 0 is the input: it has rates but no soma, no weights onto it and no
 interneurons), except in ``r_P``, whose entry 0 is the input rates.
 
-What the step treats alike lies in one flat array: every soma and, in another of the same layout,
-its rate (one rate call and one noise draw a step), every quantity that learns, its filtered and
-its new induction terms (one filter step and one consolidation a step, whatever the depth), the
-inputs and the targets (one low-pass). The per-layer tuples are views of these arrays.
+What the step treats alike lies in one flat array: every soma's potential and, in others of the
+same layout, its rate (one rate call a step), its drift (one Euler step), its noise (one draw),
+the dendrite that predicts it and its prediction error (one error call); every quantity that
+learns, its filtered and its new induction terms (one filter step and one consolidation a step,
+whatever the depth); the inputs and the targets (one low-pass). The per-layer tuples are views
+of these arrays.
 :func:`core.simulate.dynamics.run` copies the network into them for a block of steps and back
 after it.
 """
@@ -50,17 +52,37 @@ from ..model.transfer import rate
 
 
 class Somata(NamedTuple):
-    """Every somatic potential in one flat array (``potentials``: layer 1's pyramids, its
-    interneurons, layer 2's pyramids, ..., the output pyramids, each ``(B, n)`` block in C order),
-    their rates in another of the same layout (``rates``), and ``(B, n)`` views of both by layer:
-    ``u_P``, ``u_I``, ``r_P`` (whose entry 0 is :attr:`Inputs.r_input`) and ``r_I``."""
+    r"""Every soma of the network, each kind of value in one flat array of the same layout (layer
+    1's pyramids, its interneurons, layer 2's pyramids, ..., the output pyramids, each ``(B, n)``
+    block in C order), and views of them by layer.
+
+    ``potentials`` holds :math:`u`; ``rates`` :math:`\varphi(u)`; ``dendrites`` the potential of
+    the dendrite that predicts each soma (pyramids: basal, Eq. 3; interneurons: Eq. 5);
+    ``attenuation`` what of it reaches the soma (:func:`~core.model.equations.basal_attenuation`,
+    :func:`~core.model.equations.interneuron_attenuation`); ``errors`` the dendritic prediction
+    errors of Eq. 6; ``drifts`` :math:`du/dt` without the noise (Eqs. 1, 2). ``u_P`` and ``u_I``
+    are flat views of ``potentials`` by layer, ``error_P`` and ``error_I`` of ``errors``,
+    ``drift_P`` and ``drift_I`` of ``drifts``; ``r_P`` (whose entry 0 is
+    :attr:`Inputs.r_input`), ``r_I``, ``v_B`` and ``v_I`` are ``(B, n)`` views of ``rates`` and
+    ``dendrites``.
+    """
 
     potentials: np.ndarray
     rates: np.ndarray
+    dendrites: np.ndarray
+    attenuation: np.ndarray
+    errors: np.ndarray
+    drifts: np.ndarray
     u_P: tuple
     u_I: tuple
     r_P: tuple
     r_I: tuple
+    v_B: tuple
+    v_I: tuple
+    error_P: tuple
+    error_I: tuple
+    drift_P: tuple
+    drift_I: tuple
 
 
 class Plastic(NamedTuple):
@@ -78,7 +100,7 @@ class Plastic(NamedTuple):
 class Inputs(NamedTuple):
     """The filtered input rates and targets side by side in one flat array (``filtered``), the
     patterns they move towards in another of the same layout (``patterns``), and the two
-    ``(B, n)`` views of ``filtered`` the step reads."""
+    views of ``filtered`` the step reads: the input rates ``(B, n_0)``, the targets flat."""
 
     filtered: np.ndarray
     patterns: np.ndarray
@@ -115,9 +137,6 @@ class Constants(NamedTuple):
     r""":math:`\sigma\sqrt{\Delta t}`, 0 without noise (then no number is drawn)."""
     tau_w: float
     tau_0: float
-    basal_attenuation: np.ndarray
-    r""":math:`g_B/(g_\mathrm{lk}+g_B+g_A)` per layer (with :math:`g_A = 0` in the output layer)."""
-    interneuron_attenuation: float
 
 
 def advance(n_steps, learn_from, c, phi, somata, inputs, threshold_input, weights, learning, rng,
@@ -153,6 +172,10 @@ def advance(n_steps, learn_from, c, phi, somata, inputs, threshold_input, weight
         The clocks after the block.
     """
     u_P, u_I, r_P, r_I = somata.u_P, somata.u_I, somata.r_P, somata.r_I
+    v_B, v_I, error_P, error_I = somata.v_B, somata.v_I, somata.error_P, somata.error_I
+    drift_P, drift_I = somata.drift_P, somata.drift_I
+    W_up, W_down, W_IP, W_PI, b_up, b_IP = weights
+    dt, g_lk, g_B, g_A, g_D, g_som = c.dt, c.g_lk, c.g_B, c.g_A, c.g_D, c.g_som
     terms = learning.terms
     N = len(u_P) - 1
     for step in range(n_steps):
@@ -163,60 +186,60 @@ def advance(n_steps, learn_from, c, phi, somata, inputs, threshold_input, weight
         # and numba): compiled, a one-dimensional array expression, in place or not, takes a
         # fraction of a two-dimensional one's time
         for k in range(1, N + 1):
-            u = u_P[k].ravel()
             if threshold_input is not None:
-                v_B = eq.basal_potential(weights.W_up[k], r_P[k - 1], weights.b_up[k]).ravel()
+                eq.basal_potential(W_up[k], r_P[k - 1], b_up[k], v_B[k])
             else:
-                v_B = eq.basal_potential(weights.W_up[k], r_P[k - 1]).ravel()
-            if k < N:  # a hidden layer: three compartments, and interneurons
-                v_TD = eq.top_down_potential(weights.W_down[k], r_P[k + 1])
-                v_A = eq.apical_potential(weights.W_down[k], r_P[k + 1], weights.W_PI[k],
-                                          r_I[k], v_TD).ravel()
-                drift = eq.pyramidal_soma_derivative(u, v_B, v_A, c.g_lk, c.g_B, c.g_A)
+                eq.basal_potential(W_up[k], r_P[k - 1], None, v_B[k])
+            if k == N:
+                teaching = eq.teaching_current(inputs.u_target, u_P[N], c.g_som_output)
+                eq.output_soma_derivative(u_P[N], v_B[N].ravel(), teaching, g_lk, g_B,
+                                          drift_P[N])
+                continue
+            # a hidden layer: three compartments, and interneurons
+            v_TD = eq.top_down_potential(W_down[k], r_P[k + 1])
+            v_A = eq.apical_potential(W_down[k], r_P[k + 1], W_PI[k], r_I[k], v_TD).ravel()
+            eq.pyramidal_soma_derivative(u_P[k], v_B[k].ravel(), v_A, g_lk, g_B, g_A,
+                                         drift_P[k])
+            if threshold_input is not None:
+                eq.interneuron_dendritic_potential(W_IP[k], r_P[k], b_IP[k], v_I[k])
             else:
-                teaching = eq.teaching_current(inputs.u_target.ravel(), u, c.g_som_output)
-                drift = eq.output_soma_derivative(u, v_B, teaching, c.g_lk, c.g_B)
-            if learns and terms.W_up[k].size:  # Eq. 7
-                attenuation = c.basal_attenuation[k]
-                eq.bottom_up_induction(r_P[k].ravel(), v_B, r_P[k - 1], phi, attenuation,
-                                       terms.W_up[k])
-                if threshold_input is not None:
-                    eq.bottom_up_induction(r_P[k].ravel(), v_B, threshold_input, phi,
-                                           attenuation, terms.b_up[k])
-            # the layer's drift moves its potentials now: nothing after this reads their old
-            # values (the noise follows for all layers at once, below)
-            u += c.dt * drift
-            if k < N:
-                u = u_I[k].ravel()
-                if threshold_input is not None:
-                    v_I = eq.interneuron_dendritic_potential(weights.W_IP[k], r_P[k],
-                                                             weights.b_IP[k]).ravel()
-                else:
-                    v_I = eq.interneuron_dendritic_potential(weights.W_IP[k], r_P[k]).ravel()
-                nudging = eq.teaching_current(u_P[k + 1].ravel(), u, c.g_som)
-                u += c.dt * eq.interneuron_soma_derivative(u, v_I, nudging, c.g_lk, c.g_D)
-                if learns and terms.W_IP[k].size:  # Eq. 8
-                    eq.pyramid_to_interneuron_induction(r_I[k].ravel(), v_I, r_P[k], phi,
-                                                        c.interneuron_attenuation,
-                                                        terms.W_IP[k])
+                eq.interneuron_dendritic_potential(W_IP[k], r_P[k], None, v_I[k])
+            nudging = eq.teaching_current(u_P[k + 1], u_I[k], g_som)
+            eq.interneuron_soma_derivative(u_I[k], v_I[k].ravel(), nudging, g_lk, g_D,
+                                           drift_I[k])
+            # the two rules that read the apical compartment, which only this loop holds
+            if learns and terms.W_PI[k].size:  # Eq. 9
+                eq.interneuron_to_pyramid_induction(v_A, r_I[k], 0.0, terms.W_PI[k])
+            if learns and terms.W_down[k].size:  # Eq. 10
+                v_TD = v_TD.ravel()  # its error takes its place: nothing else reads it now
+                eq.dendritic_prediction_error(r_P[k].ravel(), v_TD, 1.0, phi, v_TD)
+                eq.top_down_induction(v_TD, r_P[k + 1], terms.W_down[k])
+        # every drift is in: one Euler step moves all somata
+        potentials = somata.potentials
+        potentials += dt * somata.drifts
+        if learns:
+            # Eq. 6's error of every soma at once, from the rates and dendrites of time t; then
+            # Eqs. 7 and 8, one outer product per weight
+            eq.dendritic_prediction_error(somata.rates, somata.dendrites, somata.attenuation, phi,
+                                          somata.errors)
+            for k in range(1, N + 1):
+                if terms.W_up[k].size:  # Eq. 7
+                    eq.bottom_up_induction(error_P[k], r_P[k - 1], terms.W_up[k])
                     if threshold_input is not None:
-                        eq.pyramid_to_interneuron_induction(r_I[k].ravel(), v_I, threshold_input,
-                                                            phi, c.interneuron_attenuation,
+                        eq.bottom_up_induction(error_P[k], threshold_input, terms.b_up[k])
+                if k < N and terms.W_IP[k].size:  # Eq. 8
+                    eq.pyramid_to_interneuron_induction(error_I[k], r_P[k], terms.W_IP[k])
+                    if threshold_input is not None:
+                        eq.pyramid_to_interneuron_induction(error_I[k], threshold_input,
                                                             terms.b_IP[k])
-                if learns and terms.W_PI[k].size:  # Eq. 9
-                    eq.interneuron_to_pyramid_induction(v_A, r_I[k], 0.0, terms.W_PI[k])
-                if learns and terms.W_down[k].size:  # Eq. 10
-                    eq.top_down_induction(r_P[k].ravel(), v_TD.ravel(), r_P[k + 1], phi,
-                                          terms.W_down[k])
-        if learns:  # every induction term of this step is in: consolidate them all at once
+            # every induction term of this step is in: consolidate them all at once
             consolidate(learning.weights, learning.traces, learning.induction, learning.eta_dt,
-                        c.dt, c.tau_w)
+                        dt, c.tau_w)
         if c.noise_scale > 0:  # one draw for all somata, in their order in the flat array
-            potentials = somata.potentials
             potentials += c.noise_scale * rng.standard_normal(potentials.size)
-        low_pass(inputs.filtered, inputs.patterns, c.dt, c.tau_0)
-        time += c.dt
-        pattern_time += c.dt
+        low_pass(inputs.filtered, inputs.patterns, dt, c.tau_0)
+        time += dt
+        pattern_time += dt
     return time, pattern_time
 
 

@@ -93,30 +93,27 @@ def induction_terms(weights, comp, params, phi, rates=None, scale=None, out=None
             continue
         attenuation = eq.basal_attenuation(p.g_lk, p.g_B, apical_conductance(p.g_A, k, N))
         # of the settled soma (the presynaptic rates r_P may be another pass's, see two_pass)
-        somatic_rate = phi(comp.u_P[k])
-        out.W_up[k] = eq.bottom_up_induction(somatic_rate, comp.v_B[k],
-                                             factor("W_up", k) * comp.r_P[k - 1], phi, attenuation,
+        error = eq.dendritic_prediction_error(phi(comp.u_P[k]), comp.v_B[k], attenuation, phi)
+        out.W_up[k] = eq.bottom_up_induction(error, factor("W_up", k) * comp.r_P[k - 1],
                                              buffers.W_up.get(k))
         if k in weights.b_up:
-            out.b_up[k] = eq.bottom_up_induction(somatic_rate, comp.v_B[k],
-                                                 np.full((batch, 1), factor("b_up", k)), phi,
-                                                 attenuation)[:, 0]
+            out.b_up[k] = eq.bottom_up_induction(
+                error, np.full((batch, 1), factor("b_up", k)))[:, 0]
     attenuation_I = eq.interneuron_attenuation(p.g_lk, p.g_D)
     for k in weights.W_IP:
         if active("W_IP", k):
+            error = eq.dendritic_prediction_error(comp.r_I[k], comp.v_I[k], attenuation_I, phi)
             out.W_IP[k] = eq.pyramid_to_interneuron_induction(
-                comp.r_I[k], comp.v_I[k], factor("W_IP", k) * comp.r_P[k], phi, attenuation_I,
-                buffers.W_IP.get(k))
+                error, factor("W_IP", k) * comp.r_P[k], buffers.W_IP.get(k))
             if k in weights.b_IP:
                 out.b_IP[k] = eq.pyramid_to_interneuron_induction(
-                    comp.r_I[k], comp.v_I[k], np.full((batch, 1), factor("b_IP", k)), phi,
-                    attenuation_I)[:, 0]
+                    error, np.full((batch, 1), factor("b_IP", k)))[:, 0]
         if active("W_PI", k):
             out.W_PI[k] = eq.interneuron_to_pyramid_induction(
                 comp.v_A[k], factor("W_PI", k) * comp.r_I[k], out=buffers.W_PI.get(k))
         if active("W_down", k) and k in comp.v_TD:
-            out.W_down[k] = eq.top_down_induction(phi(comp.u_P[k]), comp.v_TD[k],
-                                                  factor("W_down", k) * comp.r_P[k + 1], phi,
+            error = eq.dendritic_prediction_error(phi(comp.u_P[k]), comp.v_TD[k], 1.0, phi)
+            out.W_down[k] = eq.top_down_induction(error, factor("W_down", k) * comp.r_P[k + 1],
                                                   buffers.W_down.get(k))
     return out
 
