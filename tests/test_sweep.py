@@ -233,6 +233,29 @@ def test_an_unreachable_scheduler_fails_within_10_s_naming_it(tmp_path):
     assert not (tmp_path / "never").exists()
 
 
+@pytest.mark.parametrize("results_in_place", [True, False])
+def test_a_run_interrupted_once_its_results_were_in_place_has_finished(results_in_place,
+                                                                       tmp_path, monkeypatch):
+    """A Ctrl-C that reaches ``reproduce`` after it moved its results into place (while it prints
+    its summary, or exits) ends it with code 130 and "kept the complete results": the sweep counts
+    that run as finished, as a rerun would. Interrupted before, it is cancelled."""
+    from core.sweep import task
+
+    directory = tmp_path / "run"
+    directory.mkdir()
+    writes = f"open({str(directory / 'metrics.json')!r}, 'w').write('{{\"seed\": 3}}'); " \
+        if results_in_place else ""
+    child = [sys.executable, "-c", f"import sys; {writes}sys.exit({task.INTERRUPTED})"]
+    popen = subprocess.Popen
+    monkeypatch.setattr(subprocess, "Popen", lambda command, **options: popen(child, **options))
+    outcome = task.run_reproduce(["fig1", "--out", str(directory)], str(directory))
+    if results_in_place:
+        assert outcome["status"] == "ok" and outcome["metrics"] == {"seed": 3}
+        assert (directory / task.RUN_RECORD).is_file()
+    else:
+        assert outcome["status"] == "cancelled" and outcome["metrics"] is None
+
+
 def test_ctrl_c_stops_every_run_keeps_the_finished_ones_and_leaves_no_partial_file(tmp_path):
     """A terminal's Ctrl-C reaches the sweep's whole process group (the sweep, its workers and
     their reproduce runs): exit code 130, the summary lists the runs that finished (each with its

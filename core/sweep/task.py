@@ -65,8 +65,12 @@ def run_reproduce(arguments, directory, stop_event=None):
         # whole process group): not a failure of the run, which a rerun does again
         cancelled = child.returncode in (INTERRUPTED, -signal.SIGINT) or (
             stopped() and child.returncode == -signal.SIGKILL)
-        return _outcome("cancelled" if cancelled else "failed", clock,
-                        _last_line(stderr) or f"exit code {child.returncode}")
+        # unless the interruption came once its results were in place (reproduce moves them
+        # there whole, metrics.json last, and says it kept them): then the run has finished,
+        # and a rerun would keep it
+        if not (cancelled and os.path.exists(os.path.join(directory, METRICS_FILE))):
+            return _outcome("cancelled" if cancelled else "failed", clock,
+                            _last_line(stderr) or f"exit code {child.returncode}")
     wall_time = time.perf_counter() - clock
     try:
         with open(os.path.join(directory, METRICS_FILE), encoding="utf-8") as handle:
