@@ -188,20 +188,31 @@ def ctrl_c_remembered():
 
     Python code called from C can lose a KeyboardInterrupt: about one Ctrl-C in four, sent
     right after the start by ``tests/test_cli_robustness.py``, went unnoticed, and the run wrote
-    its results and exited 0. Left alone when SIGINT has another handler than Python's
-    (``nohup``, a background job of a script: ignored) or outside the main thread, which cannot
-    set one.
+    its results and exited 0. Where Python loses it in a callback (a weak reference's, as an
+    import releases its module lock, or a ``__del__``) it would also print it, as "Exception
+    ignored in ..." with a traceback, before the run's own one-line message: such a
+    KeyboardInterrupt is not printed, as the press is remembered. Left alone when SIGINT has
+    another handler than Python's (``nohup``, a background job of a script: ignored) or outside
+    the main thread, which cannot set one.
     """
     ctrl_c = _CtrlC()
     if (threading.current_thread() is not threading.main_thread()
             or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
         yield ctrl_c
         return
+    unraisable = sys.unraisablehook
+
+    def unless_interrupt(lost):
+        if not isinstance(lost.exc_value, KeyboardInterrupt):
+            unraisable(lost)
+
     signal.signal(signal.SIGINT, ctrl_c.handle)
+    sys.unraisablehook = unless_interrupt
     try:
         yield ctrl_c
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        sys.unraisablehook = unraisable
 
 
 def _experiment_options(parser, args):
