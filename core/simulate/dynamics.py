@@ -183,7 +183,7 @@ def _rate_table(ctx, N, learns):
     return euler.Plastic(**{name: table(name) for name in MATRICES})
 
 
-def _constants(ctx, N, nudging):
+def _constants(ctx, nudging):
     p = ctx.p
     return euler.Constants(
         dt=float(p.dt), g_lk=float(p.g_lk), g_B=float(p.g_B), g_A=float(p.g_A),
@@ -206,15 +206,14 @@ def _advance(net, ctx, n_steps, learn_from, step):
         ``time`` and ``pattern_time`` after the block.
     """
     N, s, w = net.n_layers, net.state, net.weights
-    constants = ctx.for_step(_constants, N, bool(net.nudging))
+    constants = ctx.for_step(_constants, bool(net.nudging))
     layout = ctx.for_step(_Layout, N, s.r_input.shape[0], learn_from < n_steps,
                           tuple((name, k, W.shape) for name, k, W in w.items()))
     weights = layout.fill(net)
     clocks = step(
-        n_steps, learn_from, constants, ctx.phi.phi, layout.somata,
-        layout.inputs,
-        layout.threshold_input, _plastic(vars(weights), N), layout.learning,
-        net.rng, float(s.time), float(s.pattern_time))
+        n_steps, learn_from, constants, ctx.phi.phi, layout.somata, layout.inputs,
+        layout.threshold_input, _plastic(vars(weights), N), layout.learning, net.rng,
+        float(s.time), float(s.pattern_time))
     return layout, weights, clocks
 
 

@@ -211,9 +211,10 @@ def advance(n_steps, learn_from, c, phi, somata, inputs, threshold_input, weight
             if learns and terms.W_PI[k].size:  # Eq. 9
                 eq.interneuron_to_pyramid_induction(v_A, r_I[k], 0.0, terms.W_PI[k])
             if learns and terms.W_down[k].size:  # Eq. 10
-                v_TD = v_TD.ravel()  # its error takes its place: nothing else reads it now
-                eq.dendritic_prediction_error(r_P[k].ravel(), v_TD, 1.0, phi, v_TD)
-                eq.top_down_induction(v_TD, r_P[k + 1], terms.W_down[k])
+                # its error goes in place of v_TD, which nothing reads any more
+                error_TD = v_TD.ravel()
+                eq.dendritic_prediction_error(r_P[k].ravel(), error_TD, 1.0, phi, error_TD)
+                eq.top_down_induction(error_TD, r_P[k + 1], terms.W_down[k])
         # every drift is in: one Euler step moves all somata
         potentials = somata.potentials
         potentials += dt * somata.drifts
