@@ -270,7 +270,10 @@ def test_ctrl_c_stops_every_run_keeps_the_finished_ones_and_leaves_no_partial_fi
         start_new_session=True)  # its own process group, as a terminal's foreground job
     try:
         deadline = time.monotonic() + 120
-        while not list(out.glob("*/metrics.json")):  # the first run has finished
+        # the first run has finished: its metrics.json is in the run's directory, not only in
+        # the hidden staging directory it is written into before the figure and the move
+        while not [path for path in out.glob("*/metrics.json")
+                   if not path.parent.name.startswith(".")]:
             assert sweep.poll() is None, sweep.communicate()
             assert time.monotonic() < deadline, "no run finished within 120 s"
             time.sleep(0.2)
