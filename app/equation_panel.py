@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 
 from core.model import equations as eq
-from core.model.equations import (ACCURATE_STEP, basal_attenuation, euler_stability_bound,
-                            integration_accuracy, interneuron_attenuation)
+from core.model.equations import (ACCURATE_STEP, euler_stability_bound, integration_accuracy,
+                                  interneuron_attenuation)
+from core.model.layers import layer_attenuation
 
 VALUE_COLOR = "#1565c0"
 
@@ -65,10 +66,10 @@ def _number(x):
     return _coloured(text)
 
 
-def _defined(ratio, *conductances):
-    """``ratio(*conductances)``, or NaN where it is 0/0 (the equations raise ``ValueError``)."""
+def _defined(ratio, *arguments):
+    """``ratio(*arguments)``, or NaN where it is 0/0 (the equations raise ``ValueError``)."""
     try:
-        return ratio(*conductances)
+        return ratio(*arguments)
     except ValueError:
         return math.nan
 
@@ -80,8 +81,9 @@ def derived_quantities(params):
     0/0 combinations, but a ratio that is undefined shows as a dash rather than raising).
     """
     p = params
-    c_hidden = _defined(basal_attenuation, p.g_lk, p.g_B, p.g_A)
-    c_output = _defined(basal_attenuation, p.g_lk, p.g_B, 0.0)
+    # layers 1 and 2 of two: a hidden layer and the output layer, alike in every depth
+    c_hidden = _defined(layer_attenuation, p, 1, 2)
+    c_output = _defined(layer_attenuation, p, 2, 2)
     c_inter = _defined(interneuron_attenuation, p.g_lk, p.g_D)
     bound = euler_stability_bound(p.g_lk, p.g_B, p.g_A, p.g_D, p.g_som)
     accuracy = integration_accuracy(p.dt, p.g_lk, p.g_B, p.g_A, p.g_D, p.g_som)

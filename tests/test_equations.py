@@ -281,3 +281,13 @@ def test_only_hidden_layers_have_an_apical_compartment():
 
     assert [apical_conductance(0.8, k, 3) for k in (1, 2, 3)] == [0.8, 0.8, 0.0]
     assert apical_conductance(0.8, 1, 1) == 0.0  # no hidden layer: the output alone
+
+
+def test_a_layers_attenuation_counts_its_apical_compartment_only_below_the_output():
+    from core.model.layers import layer_attenuation
+    from core.model.parameters import ModelParameters
+
+    p = ModelParameters(g_lk=0.1, g_B=1.0, g_A=0.8)
+    # hidden layers: 1 / (0.1 + 1 + 0.8); the output layer: 1 / (0.1 + 1)
+    assert [layer_attenuation(p, k, 3) for k in (1, 2, 3)] == pytest.approx(
+        [1 / 1.9, 1 / 1.9, 1 / 1.1])

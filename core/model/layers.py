@@ -1,6 +1,6 @@
 r"""What each layer of a network holds: its weight matrices (:class:`Weights`), its potentials
 and filtered inputs (:class:`State`), and whether it has an apical compartment
-(:func:`apical_conductance`).
+(:func:`apical_conductance`, :func:`layer_attenuation`).
 
 Layers are numbered as in the paper: :math:`k = 0` is the input, :math:`1..N-1` are hidden,
 :math:`N` is the output. Every dictionary below is keyed by that layer number, so
@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import equations
+
 MATRICES = ("W_up", "W_down", "W_IP", "W_PI", "b_up", "b_IP")
 """Names of the plastic quantities, as attributes of :class:`Weights`."""
 
@@ -23,10 +25,27 @@ def apical_conductance(g_A, k, n_layers):
     r""":math:`g_A` of pyramidal layer ``k`` in a network whose output layer is ``n_layers``: the
     output layer has no apical compartment (0 there), every hidden layer has one.
 
-    The one place that says so; the attenuation :math:`g_B/(g_\mathrm{lk}+g_B+g_A)` of Eq. 7,
-    the steady states and the baselines take their :math:`g_A` from here.
+    The one place that says so; the attenuation of Eq. 7 (:func:`layer_attenuation`), the steady
+    states and the baselines take their :math:`g_A` from here.
     """
     return 0.0 if k == n_layers else g_A
+
+
+def layer_attenuation(params, k, n_layers):
+    r"""The basal attenuation :math:`g_B/(g_\mathrm{lk}+g_B+g_A)` of pyramidal layer ``k``
+    (:func:`~core.model.equations.basal_attenuation` with :func:`apical_conductance`): what of
+    :math:`v^P_{B,k}` the soma predicts in Eq. (7), and what the bottom-up pass multiplies.
+
+    Parameters
+    ----------
+    params : core.model.parameters.ModelParameters
+    k : int
+        The pyramidal layer, ``1..n_layers``.
+    n_layers : int
+        The output layer's number :math:`N`.
+    """
+    return equations.basal_attenuation(params.g_lk, params.g_B,
+                                       apical_conductance(params.g_A, k, n_layers))
 
 
 @dataclass

@@ -11,8 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..model import validation
-from ..model.equations import basal_attenuation
-from ..model.layers import apical_conductance
+from ..model.layers import layer_attenuation
 from ..model.transfer import TransferFunction, transfer_function
 
 RULES = ("backprop", "feedback_alignment")
@@ -87,7 +86,7 @@ class MLP:
         p = net.params
         mlp = cls(net.sizes, transfer_function(p), feedback=net.weights.W_down, frozen=frozen)
         for k, W in net.weights.W_up.items():
-            c = basal_attenuation(p.g_lk, p.g_B, apical_conductance(p.g_A, k, net.n_layers))
+            c = layer_attenuation(p, k, net.n_layers)
             mlp.W[k] = c * W
             if k in net.weights.b_up:
                 mlp.b[k] = c * net.weights.b_up[k]
@@ -205,6 +204,4 @@ def backprop_updates(net, input_rates, target_potential):
     mlp = MLP.from_network(net)
     inputs, target = validation.pattern(net.sizes, input_rates, target_potential)
     dW, _ = mlp.updates(inputs, target, rule="backprop", loss="potential")
-    p = net.params
-    return {k: basal_attenuation(p.g_lk, p.g_B, apical_conductance(p.g_A, k, net.n_layers)) * dW[k]
-            for k in dW}
+    return {k: layer_attenuation(net.params, k, net.n_layers) * dW[k] for k in dW}

@@ -17,9 +17,9 @@ from . import euler, twins
 from ..model import validation
 from .context import model_context
 from .compartments import compartments
-from ..model.equations import basal_attenuation, interneuron_attenuation
+from ..model.equations import interneuron_attenuation
 from .divergence import check_block, check_dendrites
-from ..model.layers import MATRICES, Weights, apical_conductance
+from ..model.layers import MATRICES, Weights, layer_attenuation
 from .recording import Recording, check_recordable, sample
 
 BACKENDS = ("auto", "numpy", "numba")
@@ -116,8 +116,7 @@ class _Layout:
             by_layer["error_P" if P else "error_I"][k] = per_soma["errors"][i].ravel()
             by_layer["drift_P" if P else "drift_I"][k] = per_soma["drifts"][i].ravel()
             per_soma["attenuation"][i][...] = (
-                basal_attenuation(p.g_lk, p.g_B, apical_conductance(p.g_A, k, N)) if P
-                else interneuron_attenuation(p.g_lk, p.g_D))
+                layer_attenuation(p, k, N) if P else interneuron_attenuation(p.g_lk, p.g_D))
         self.threshold_input = np.ones((batch, 1)) if sizes["b_up"] else None
         """The input of every threshold (a weight from 1), None without thresholds."""
         self.somata = euler.Somata(**flat, **{

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..model import validation
 from ..model import equations as eq
-from ..model.layers import MATRICES, Weights, apical_conductance
+from ..model.layers import MATRICES, Weights, layer_attenuation
 
 
 RATES = ("eta_PP_up", "eta_IP", "eta_PI", "eta_PP_down")
@@ -91,7 +91,7 @@ def induction_terms(weights, comp, params, phi, rates=None, scale=None, out=None
     for k in weights.W_up:
         if not active("W_up", k):
             continue
-        attenuation = eq.basal_attenuation(p.g_lk, p.g_B, apical_conductance(p.g_A, k, N))
+        attenuation = layer_attenuation(p, k, N)
         # of the settled soma (the presynaptic rates r_P may be another pass's, see two_pass)
         error = eq.dendritic_prediction_error(phi(comp.u_P[k]), comp.v_B[k], attenuation, phi)
         out.W_up[k] = eq.bottom_up_induction(error, factor("W_up", k) * comp.r_P[k - 1],
