@@ -113,7 +113,6 @@ class App(pn.viewable.Viewer):
         self._choice_error = None
         self._last_apical = None  # the newest mean squared apical potential, for the status line
         self._speed_mark = self._play_rate = None  # (wall time, simulated time) of the last status
-        self._step_record_every = None
         self._plots_area = pn.Column(sizing_mode="stretch_width")
         self._controls_area = pn.Column(sizing_mode="stretch_width")
         for area in (self._plots_area, self._controls_area):

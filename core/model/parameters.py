@@ -400,7 +400,7 @@ CONSTRAINTS = (
 def parameter_table():
     """One row per parameter: name, symbol, default, bounds, provenance and doc.
 
-    The single place where documentation tables (README, notebooks, the app) get their rows.
+    What a documentation table shows of every parameter (notebook 02 prints it).
     """
     rows = []
     for name in parameter_names():

@@ -121,7 +121,6 @@ def logistic_inverse(rate):
 
 SOFT_RECTIFIER, LOGISTIC = 0, 1
 """The rate functions :class:`Phi` knows (its ``kind``)."""
-KINDS = {"soft_rectifier": SOFT_RECTIFIER, "logistic": LOGISTIC}
 
 
 class Phi(NamedTuple):

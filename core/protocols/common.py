@@ -115,7 +115,7 @@ def check_regime(regime):
 METRICS_FILE = "metrics.json"
 FIGURE_FILE = "figure.html"
 RESULT_FILES = (FIGURE_FILE, METRICS_FILE)
-"""The files :func:`save_result` writes, in the order a rerun moves them into place."""
+"""The files :meth:`OutputDirectory.save` writes, in the order a rerun moves them into place."""
 
 _FALLBACK_NAME_MAX = 255  # Linux's and macOS's limit, for file systems pathconf cannot ask
 _STAGING_NAME_CHARS = 32  # of the output's name kept in the staging name, which must fit too
@@ -254,24 +254,6 @@ class OutputDirectory:
             else:
                 _remove_if_present(os.path.join(self.path, name))
         os.rmdir(self.staging)
-
-
-def save_result(result, out_dir):
-    """Write ``metrics.json`` and ``figure.html`` (standalone Bokeh) into ``out_dir``, all or
-    nothing; see :class:`OutputDirectory` for what happens to an existing ``out_dir``.
-
-    Returns
-    -------
-    dict
-        ``{"metrics": path, "figure": path or None}``.
-
-    Raises
-    ------
-    OutputDirectoryError
-        If ``out_dir`` cannot receive results.
-    """
-    with OutputDirectory(out_dir) as output:
-        return output.save(result)
 
 
 def figure_html(result):
