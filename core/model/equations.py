@@ -266,8 +266,8 @@ def basal_attenuation(g_lk, g_B, g_A):
     Parameters
     ----------
     g_lk, g_B, g_A : float
-        Leak, basal and apical conductances; pass ``g_A = 0`` for the output layer
-        (two-compartment neurons).
+        Leak, basal and apical conductances; :func:`~core.model.layers.layer_attenuation` passes
+        each layer's (``g_A = 0`` for the output layer, whose neurons have two compartments).
 
     Returns
     -------
@@ -406,8 +406,8 @@ def dendritic_prediction_error(somatic_rate, dendritic_potential, attenuation, p
         an interneuron (Eq. 5) or the top-down part of the apical potential (Eq. 10).
     attenuation : float or ndarray
         :math:`a`, what of the dendritic potential reaches the soma at rest:
-        :func:`basal_attenuation` (``g_A = 0`` for the output layer),
-        :func:`interneuron_attenuation`, or 1 for the top-down prediction of Eq. (10). An array
+        :func:`~core.model.layers.layer_attenuation` (:func:`basal_attenuation` of pyramidal
+        layer :math:`k`), :func:`interneuron_attenuation`, or 1 for the top-down prediction of Eq. (10). An array
         gives one per neuron: the simulator computes every soma's error in one call.
     phi : Phi
         The rate function :math:`\varphi` (:class:`~core.model.transfer.Phi`).
@@ -458,7 +458,7 @@ def bottom_up_induction(prediction_error, rates_below, out=None):
               \quad \hat v^P_{B,k} = \frac{g_B}{g_\mathrm{lk}+g_B+g_A} v^P_{B,k}
 
     ``prediction_error`` is :func:`dendritic_prediction_error` of :math:`r^P_k`, the basal
-    potential :math:`v^P_{B,k}` and :func:`basal_attenuation`; ``out`` as in
+    potential :math:`v^P_{B,k}` and :func:`~core.model.layers.layer_attenuation`; ``out`` as in
     :func:`dendritic_prediction_induction`.
     """
     return dendritic_prediction_induction(prediction_error, rates_below, out)

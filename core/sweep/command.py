@@ -99,8 +99,9 @@ def sweep(parser, args, ctrl_c):
         return fail(EXIT_USAGE, f"--out {out!r}: cannot create it: {exc.strerror or exc}")
     except KeyboardInterrupt:
         interrupted = True
-        # a run that saved its results just as Ctrl-C came (reproduce then exits 130, or its
-        # task has not reported yet) has finished all the same: its metrics.json is whole
+        # a run that saved its results just as Ctrl-C came, but whose task did not report within
+        # engine.STOP_WAIT_S, has finished all the same: its metrics.json is whole (a task that did
+        # report such a run counted it itself, with its wall time: task.run_reproduce)
         for run in todo:
             if run.name not in outcomes and (finished := kept_outcome(run.directory)):
                 outcomes[run.name] = {**finished, "status": "ok"}
